@@ -1,0 +1,574 @@
+"""The one place that speaks HTTP to messaging vendors.
+
+Vendor hooks subclass :class:`CampaignVendorHook` and add thin methods that call :meth:`request`
+(sync, ``requests``) or :meth:`arequest` (async, ``aiohttp``, used by triggers). Everything that
+must be the same for every vendor lives here: connection parsing, auth, timeouts, retries that honour
+``Retry-After``, typed errors, secret masking and a read-only ``test_connection``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json as jsonlib
+import time
+import weakref
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar
+
+import aiohttp
+import requests
+import tenacity
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowException
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+from airflow_provider_cancel import __version__
+from airflow_provider_cancel.exceptions import VendorAPIError, excerpt
+from airflow_provider_cancel.status import CampaignStatus
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 30.0
+DEFAULT_RETRY_LIMIT = 5
+DEFAULT_RETRY_MAX_WAIT = 60.0
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def _mask(value: str) -> None:
+    # Imported lazily: the masker lives in the task SDK and is only meaningful inside Airflow.
+    from airflow.sdk.log import mask_secret
+
+    mask_secret(value)
+
+
+async def _amask(value: str) -> None:
+    try:
+        from airflow.sdk.log import amask_secret
+    except ImportError:  # Airflow < 3.3: the sync masker is safe off the event loop only
+        from asgiref.sync import sync_to_async
+
+        await sync_to_async(_mask)(value)
+        return
+    await amask_secret(value)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Parse a ``Retry-After`` header given in seconds or as an HTTP date; ``None`` if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """
+    What a hook needs from an Airflow connection, parsed the same way for the sync and async paths.
+
+    Extras are read as plain keys (``{"timeout": 20}``), falling back to the legacy
+    ``extra__<conn_type>__<key>`` form. Unknown extras are ignored: they are never sent as headers.
+    """
+
+    base_url: str
+    api_key: str = field(repr=False)
+    connect_timeout: float
+    read_timeout: float
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_connection(
+        cls,
+        conn: Any,
+        extras: Mapping[str, Any],
+        *,
+        conn_type: str,
+        default_base_url: str,
+        password_label: str,
+        timeout_override: float | tuple[float, float] | None = None,
+    ) -> ConnectionSettings:
+        def extra(key: str) -> Any:
+            value = extras.get(key)
+            return value if value not in (None, "") else extras.get(f"extra__{conn_type}__{key}")
+
+        host = (conn.host or "").strip() or default_base_url
+        if "://" not in host:
+            host = f"https://{host}"
+        api_key = (conn.password or "").strip()
+        if not api_key:
+            raise AirflowException(
+                f"Connection {conn.conn_id!r} has no {password_label}: put it in the connection's "
+                f"password field (shown as {password_label!r} in the UI)."
+            )
+        connect_timeout = _positive_float(extra("connect_timeout"), DEFAULT_CONNECT_TIMEOUT, "connect_timeout")
+        read_timeout = _positive_float(extra("timeout"), DEFAULT_READ_TIMEOUT, "timeout")
+        if isinstance(timeout_override, tuple):
+            connect_timeout, read_timeout = timeout_override
+        elif timeout_override is not None:
+            read_timeout = float(timeout_override)
+        return cls(
+            base_url=host.rstrip("/"),
+            api_key=api_key,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            extras={k: extra(k) for k in extras if not k.startswith("extra__")}
+            | {k.rsplit("__", 1)[-1]: v for k, v in extras.items() if k.startswith(f"extra__{conn_type}__")},
+        )
+
+
+def _positive_float(value: Any, default: float, name: str) -> float:
+    if value in (None, ""):
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise AirflowException(f"Connection extra {name!r} must be a number of seconds, got {value!r}") from None
+    if number <= 0:
+        raise AirflowException(f"Connection extra {name!r} must be positive, got {value!r}")
+    return number
+
+
+class _WaitRetryAfterOrExponential(tenacity.wait.wait_base):
+    """Wait what the vendor asked for (``Retry-After``, capped), else back off exponentially."""
+
+    def __init__(self, max_wait: float) -> None:
+        self.max_wait = max_wait
+        self.exponential = tenacity.wait_exponential(multiplier=0.5, min=0.5, max=max_wait)
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(exc, VendorAPIError) and exc.retry_after is not None:
+            return min(exc.retry_after, self.max_wait)
+        return self.exponential(retry_state)
+
+
+class _AsyncSessionPool:
+    """
+    One ``aiohttp.ClientSession`` per (event loop, connection id), shared by every user on that loop.
+
+    Sessions are reference counted: a trigger holds one for all its polls, concurrent triggers on
+    the same connection share it, and it is closed when its last user is done (so no session
+    outlives its event loop).
+    """
+
+    def __init__(self) -> None:
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, list[Any]]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @asynccontextmanager
+    async def session(self, key: str) -> AsyncIterator[aiohttp.ClientSession]:
+        sessions = self._by_loop.setdefault(asyncio.get_running_loop(), {})
+        entry = sessions.get(key)
+        if entry is None or entry[0].closed:
+            entry = sessions[key] = [aiohttp.ClientSession(), 0]
+        entry[1] += 1
+        try:
+            yield entry[0]
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0 and sessions.get(key) is entry:
+                del sessions[key]
+                await entry[0].close()
+
+    def open_sessions(self) -> int:
+        """How many sessions are open on the running loop (for tests and benchmarks)."""
+        return len(self._by_loop.get(asyncio.get_running_loop(), {}))
+
+
+ASYNC_SESSIONS = _AsyncSessionPool()
+
+
+class CampaignVendorHook(BaseHook):
+    """
+    Base hook for a messaging vendor's REST API.
+
+    Subclasses set the class attributes below and add thin vendor methods on top of
+    :meth:`request` / :meth:`arequest`. The connection is looked up lazily, on first use, never in
+    the constructor (the scheduler builds operators often and must not touch the network).
+
+    :param conn_id: Airflow connection id; defaults to the vendor's ``default_conn_name``.
+    :param timeout: Read timeout in seconds, or a ``(connect, read)`` tuple; overrides the connection.
+    :param retry_limit: Attempts per request, the first included (1 = no retry).
+    :param retry_max_wait: Longest single wait between attempts, ``Retry-After`` included, in seconds.
+    """
+
+    vendor: ClassVar[str]
+    conn_name_attr: ClassVar[str]
+    default_conn_name: ClassVar[str]
+    conn_type: ClassVar[str]
+    hook_name: ClassVar[str]
+    default_base_url: ClassVar[str]
+    password_label: ClassVar[str] = "API key"
+    #: A cheap, read-only GET used by :meth:`test_connection` (never a cancel).
+    test_connection_path: ClassVar[str]
+    test_connection_params: ClassVar[dict[str, Any]] = {}
+    #: Error codes that retrying cannot fix even on 429/5xx (for example a used-up monthly quota).
+    non_retryable_codes: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(
+        self,
+        conn_id: str | None = None,
+        *,
+        timeout: float | tuple[float, float] | None = None,
+        retry_limit: int = DEFAULT_RETRY_LIMIT,
+        retry_max_wait: float = DEFAULT_RETRY_MAX_WAIT,
+    ) -> None:
+        super().__init__()
+        if retry_limit < 1:
+            raise ValueError("retry_limit must be at least 1")
+        self.conn_id = conn_id or self.default_conn_name
+        self.timeout = timeout
+        self.retry_limit = retry_limit
+        self.retry_max_wait = retry_max_wait
+        self._async_settings: ConnectionSettings | None = None
+
+    # ----------------------------------------------------------------- connection and settings
+    def _settings_from(self, conn: Any, extras: Mapping[str, Any]) -> ConnectionSettings:
+        settings = ConnectionSettings.from_connection(
+            conn,
+            extras,
+            conn_type=self.conn_type,
+            default_base_url=self.default_base_url,
+            password_label=self.password_label,
+            timeout_override=self.timeout,
+        )
+        self.validate_settings(settings)
+        return settings
+
+    def validate_settings(self, settings: ConnectionSettings) -> None:
+        """Check vendor-specific connection fields; raise ``AirflowException`` with a clear message."""
+
+    def vendor_headers(self, settings: ConnectionSettings) -> dict[str, str]:
+        """Headers a vendor needs besides auth (for example Periskope's ``x-phone``)."""
+        return {}
+
+    @cached_property
+    def settings(self) -> ConnectionSettings:
+        conn = self.get_connection(self.conn_id)
+        settings = self._settings_from(conn, conn.extra_dejson)
+        _mask(settings.api_key)
+        _mask(f"Bearer {settings.api_key}")
+        return settings
+
+    async def aget_settings(self) -> ConnectionSettings:
+        if self._async_settings is None:
+            from airflow.providers.common.compat.connection import (
+                get_async_connection,
+                get_async_extra_dejson,
+            )
+
+            conn = await get_async_connection(self.conn_id, hook=self)
+            settings = self._settings_from(conn, await get_async_extra_dejson(conn))
+            await _amask(settings.api_key)
+            await _amask(f"Bearer {settings.api_key}")
+            self._async_settings = settings
+        return self._async_settings
+
+    def _headers(self, settings: ConnectionSettings, extra: Mapping[str, str] | None, client: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {settings.api_key}",
+            "Accept": "application/json",
+            "User-Agent": f"airflow-provider-cancel/{__version__} ({client})",
+            **self.vendor_headers(settings),
+            **(extra or {}),
+        }
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """A pooled session reused by every request of this hook instance."""
+        return requests.Session()
+
+    def get_conn(self) -> requests.Session:
+        return self.session
+
+    # ----------------------------------------------------------------- errors and retries
+    def parse_error(self, body: Any, text: str) -> tuple[str | None, str]:
+        """Return ``(code, message)`` from a vendor error body; vendors with odd shapes override this."""
+        if isinstance(body, dict):
+            code = next(
+                (str(body[k]) for k in ("name", "error_code", "error", "status", "code") if body.get(k)),
+                None,
+            )
+            message = next((str(body[k]) for k in ("message", "detail", "error") if body.get(k)), None)
+            if message:
+                return code, message
+        return None, excerpt(text) or "(empty body)"
+
+    def _http_error(self, method: str, path: str, status: int, text: str, retry_after: str | None) -> VendorAPIError:
+        try:
+            body: Any = jsonlib.loads(text) if text else None
+        except ValueError:
+            body = None
+        code, message = self.parse_error(body, text)
+        return VendorAPIError(
+            self.vendor,
+            status,
+            message,
+            code=code,
+            retry_after=parse_retry_after(retry_after),
+            method=method,
+            path=path,
+            body=body,
+        )
+
+    def is_retryable(self, exc: BaseException, idempotent: bool) -> bool:
+        """
+        Decide whether another attempt is safe and useful.
+
+        429 is always retried (the vendor refused the request before doing it). 5xx, read timeouts
+        and dropped connections are retried only for idempotent requests, because the vendor may
+        already have acted on a POST. Connection failures are retried always: nothing reached it.
+        """
+        if not isinstance(exc, VendorAPIError):
+            return False
+        if exc.code in self.non_retryable_codes:
+            return False
+        if exc.status_code is None:
+            return idempotent or not exc.reached_server
+        return exc.status_code == 429 or (exc.status_code >= 500 and idempotent)
+
+    def _retrying_kwargs(self, method: str, path: str, idempotent: bool, attempts: int | None) -> dict[str, Any]:
+        def log_retry(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            wait = state.next_action.sleep if state.next_action else 0
+            self.log.warning("%s; attempt %d, retrying in %.1fs", exc, state.attempt_number, wait)
+
+        return {
+            "stop": tenacity.stop_after_attempt(attempts or self.retry_limit),
+            "wait": _WaitRetryAfterOrExponential(self.retry_max_wait),
+            "retry": tenacity.retry_if_exception(lambda e: self.is_retryable(e, idempotent)),
+            "before_sleep": log_retry,
+            "reraise": True,
+        }
+
+    @staticmethod
+    def _is_idempotent(method: str, headers: Mapping[str, str] | None, idempotent: bool | None) -> bool:
+        if idempotent is not None:
+            return idempotent
+        has_key = any(k.lower() == "idempotency-key" for k in (headers or {}))
+        return method in IDEMPOTENT_METHODS or has_key
+
+    # ----------------------------------------------------------------- the sync choke point
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        attempts: int | None = None,
+    ) -> Any:
+        """
+        Send one API request (with retries) and return the decoded JSON body (``None`` if empty).
+
+        :param idempotent: Whether repeating the request is harmless; defaults to ``True`` for
+            GET/PUT/DELETE and for requests that carry an ``Idempotency-Key`` header.
+        :param attempts: Override ``retry_limit`` for this call.
+        :raises VendorAPIError: on an HTTP error status or when the vendor cannot be reached.
+        """
+        method = method.upper()
+        safe = self._is_idempotent(method, headers, idempotent)
+        for attempt in tenacity.Retrying(**self._retrying_kwargs(method, path, safe, attempts)):
+            with attempt:
+                return self._send_once(method, path, json=json, params=params, headers=headers)
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
+
+    def _send_once(self, method, path, *, json, params, headers) -> Any:
+        settings = self.settings
+        url = f"{settings.base_url}/{path.lstrip('/')}"
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                method,
+                url,
+                json=json,
+                params=params,
+                headers=self._headers(settings, headers, f"requests/{requests.__version__}"),
+                timeout=(settings.connect_timeout, settings.read_timeout),
+            )
+        except requests.RequestException as exc:
+            never_sent = isinstance(exc, requests.ConnectTimeout) or _caused_by(
+                exc, (NewConnectionError, ConnectTimeoutError)
+            )
+            raise VendorAPIError(
+                self.vendor,
+                None,
+                f"{type(exc).__name__}: could not complete the request to {settings.base_url}",
+                method=method,
+                path=path,
+                reached_server=not never_sent,
+            ) from None
+        elapsed_ms = (time.monotonic() - started) * 1000
+        log = self.log.debug if method == "GET" else self.log.info
+        log("%s %s %s -> HTTP %s in %.0f ms", self.vendor, method, path, response.status_code, elapsed_ms)
+        if response.status_code >= 400:
+            raise self._http_error(method, path, response.status_code, response.text, response.headers.get("Retry-After"))
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise VendorAPIError(
+                self.vendor, response.status_code, f"expected JSON, got {excerpt(response.text, 200)!r}",
+                method=method, path=path,
+            ) from None
+
+    # ----------------------------------------------------------------- the async choke point
+    @asynccontextmanager
+    async def async_session(self) -> AsyncIterator[aiohttp.ClientSession]:
+        """Hold this connection's shared ``aiohttp`` session open, e.g. for all polls of a trigger."""
+        async with ASYNC_SESSIONS.session(self.conn_id) as session:
+            yield session
+
+    async def arequest(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        attempts: int | None = None,
+    ) -> Any:
+        """Async twin of :meth:`request` on the shared ``aiohttp`` session; same retries and errors."""
+        method = method.upper()
+        safe = self._is_idempotent(method, headers, idempotent)
+        async for attempt in tenacity.AsyncRetrying(**self._retrying_kwargs(method, path, safe, attempts)):
+            with attempt:
+                return await self._asend_once(method, path, json=json, params=params, headers=headers)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _asend_once(self, method, path, *, json, params, headers) -> Any:
+        settings = await self.aget_settings()
+        url = f"{settings.base_url}/{path.lstrip('/')}"
+        timeout = aiohttp.ClientTimeout(sock_connect=settings.connect_timeout, sock_read=settings.read_timeout)
+        started = time.monotonic()
+        async with self.async_session() as session:
+            try:
+                async with session.request(
+                    method,
+                    url,
+                    json=json,
+                    params=dict(params) if params else None,
+                    headers=self._headers(settings, headers, f"aiohttp/{aiohttp.__version__}"),
+                    timeout=timeout,
+                ) as response:
+                    text = await response.text()
+                    status, retry_after = response.status, response.headers.get("Retry-After")
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                never_sent = isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
+                raise VendorAPIError(
+                    self.vendor,
+                    None,
+                    f"{type(exc).__name__}: could not complete the request to {settings.base_url}",
+                    method=method,
+                    path=path,
+                    reached_server=not never_sent,
+                ) from None
+        self.log.debug("%s %s %s -> HTTP %s in %.0f ms", self.vendor, method, path, status, (time.monotonic() - started) * 1000)
+        if status >= 400:
+            raise self._http_error(method, path, status, text, retry_after)
+        if not text:
+            return None
+        try:
+            return jsonlib.loads(text)
+        except ValueError:
+            raise VendorAPIError(
+                self.vendor, status, f"expected JSON, got {excerpt(text, 200)!r}", method=method, path=path
+            ) from None
+
+    # ----------------------------------------------------------------- status (sensor and trigger)
+    def status_request(self, **target: Any) -> tuple[str, dict[str, Any] | None]:
+        """Return ``(path, params)`` of the read-only GET that shows ``target``'s status."""
+        raise NotImplementedError
+
+    def parse_status(self, body: Any, error: VendorAPIError | None, **target: Any) -> CampaignStatus:
+        """
+        Turn the status GET's JSON body into a :class:`CampaignStatus`.
+
+        ``error`` is set (and ``body`` is ``None``) when the GET failed with a 4xx that the vendor
+        may use as a status (for example a 404 for a deleted broadcast); re-raise it otherwise.
+        """
+        raise NotImplementedError
+
+    def get_status(self, **target: Any) -> CampaignStatus:
+        """Read ``target``'s current status (sync)."""
+        path, params = self.status_request(**target)
+        try:
+            body = self.request("GET", path, params=params)
+        except VendorAPIError as exc:
+            if exc.status_code is None or exc.status_code >= 500 or exc.status_code == 429:
+                raise
+            return self.parse_status(None, exc, **target)
+        return self.parse_status(body, None, **target)
+
+    async def aget_status(self, **target: Any) -> CampaignStatus:
+        """Read ``target``'s current status (async, for triggers)."""
+        path, params = self.status_request(**target)
+        try:
+            body = await self.arequest("GET", path, params=params)
+        except VendorAPIError as exc:
+            if exc.status_code is None or exc.status_code >= 500 or exc.status_code == 429:
+                raise
+            return self.parse_status(None, exc, **target)
+        return self.parse_status(body, None, **target)
+
+    # ----------------------------------------------------------------- the UI's Test button
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the connection with one read-only GET; say whether a failure is the key, the host or the vendor."""
+        try:
+            base_url = self.settings.base_url
+            self.request("GET", self.test_connection_path, params=self.test_connection_params or None, attempts=1)
+        except VendorAPIError as exc:
+            return False, self._explain_test_failure(exc)
+        except Exception as exc:  # the Test button must answer, whatever went wrong
+            return False, f"{type(exc).__name__}: {exc}"
+        return True, f"Connected to {self.hook_name} at {base_url}; the {self.password_label} was accepted."
+
+    def _explain_test_failure(self, exc: VendorAPIError) -> str:
+        base_url = self.settings.base_url
+        status = exc.status_code
+        if status is None:
+            return f"Could not reach {base_url} ({exc.message}). Check the Base URL and the network."
+        if status in (401, 403):
+            return f"{self.hook_name} rejected the {self.password_label} (HTTP {status}: {exc.message}). Check the {self.password_label}."
+        if status == 404:
+            return (
+                f"{base_url} answered HTTP 404 for {exc.path}: the Base URL looks wrong "
+                f"(the {self.hook_name} API lives at {self.default_base_url})."
+            )
+        if status == 429:
+            return f"{self.hook_name} is rate limiting this key (HTTP 429); the key itself was accepted. Try again shortly."
+        if status >= 500:
+            return f"{self.hook_name} is failing (HTTP {status}: {exc.message}); this looks like a vendor outage, not a problem with the connection."
+        return f"Unexpected answer from {base_url}: {exc}"
+
+
+def _caused_by(exc: BaseException, types: tuple[type[BaseException], ...]) -> bool:
+    """Whether ``types`` appears in the exception's cause chain or urllib3 ``reason``."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        cur = stack.pop()
+        if cur is None or id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if isinstance(cur, types):
+            return True
+        stack.extend([cur.__cause__, cur.__context__, getattr(cur, "reason", None)])
+        stack.extend(a for a in getattr(cur, "args", ()) if isinstance(a, BaseException))
+    return False

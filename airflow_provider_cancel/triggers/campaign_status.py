@@ -1,0 +1,126 @@
+"""A poll-only trigger that waits until a campaign is cancelled (or terminal) at its vendor."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_cancel.exceptions import CampaignFinishedError, VendorAPIError
+from airflow_provider_cancel.hooks.base import CampaignVendorHook
+from airflow_provider_cancel.status import CampaignState, is_target_reached
+
+# Attempts per poll inside the trigger; the trigger's own failure cap does the longer-term counting.
+TRIGGER_HOOK_RETRY_LIMIT = 2
+
+
+class CampaignStatusTrigger(BaseTrigger):
+    """
+    Poll a campaign's status with read-only GETs until it reaches ``target_state``, then fire once.
+
+    The condition is evaluated here, from the normalised status model, so deferral never depends on
+    a user callable. It never cancels anything: the cancel POST always runs on the worker, because a
+    triggerer restart re-runs ``run()`` from the serialised kwargs. For the same reason killing the
+    deferred task cancels nothing at the vendor (this trigger started no external work).
+
+    Events: ``{"status": "success"|"error", "message": str, "campaign_status": dict|None}``.
+
+    :param hook_class: Dotted path of a :class:`CampaignVendorHook` subclass.
+    :param conn_id: Airflow connection id (the only connection data kept in kwargs: no secrets).
+    :param target: Keyword arguments of the hook's ``aget_status`` (ids, channel...), primitives only.
+    :param target_state: ``"cancelled"`` or ``"terminal"``.
+    :param poll_interval: Seconds between polls, after every non-final outcome.
+    :param max_consecutive_failures: Transient errors in a row (5xx, 429, network) before giving up.
+    """
+
+    def __init__(
+        self,
+        hook_class: str,
+        conn_id: str,
+        target: dict[str, Any],
+        target_state: str = "cancelled",
+        poll_interval: float = 30.0,
+        max_consecutive_failures: int = 5,
+    ) -> None:
+        super().__init__()
+        self.hook_class = hook_class
+        self.conn_id = conn_id
+        self.target = dict(target)
+        self.target_state = target_state
+        self.poll_interval = float(poll_interval)
+        self.max_consecutive_failures = int(max_consecutive_failures)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "hook_class": self.hook_class,
+                "conn_id": self.conn_id,
+                "target": self.target,
+                "target_state": self.target_state,
+                "poll_interval": self.poll_interval,
+                "max_consecutive_failures": self.max_consecutive_failures,
+            },
+        )
+
+    def _make_hook(self) -> CampaignVendorHook:
+        module_name, _, class_name = self.hook_class.rpartition(".")
+        hook_cls = getattr(importlib.import_module(module_name), class_name, None)
+        if not (isinstance(hook_cls, type) and issubclass(hook_cls, CampaignVendorHook)):
+            raise TypeError(f"{self.hook_class} is not a CampaignVendorHook")
+        return hook_cls(self.conn_id, retry_limit=TRIGGER_HOOK_RETRY_LIMIT)
+
+    @staticmethod
+    def _event(status: str, message: str, campaign_status: Any = None) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "status": status,
+                "message": message,
+                "campaign_status": campaign_status.to_dict() if campaign_status is not None else None,
+            }
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            hook = self._make_hook()
+        except Exception as exc:
+            yield self._event("error", f"Cannot build the hook: {exc}")
+            return
+        failures = 0
+        unknown_logged: set[str | None] = set()
+        async with hook.async_session():
+            while True:
+                try:
+                    status = await hook.aget_status(**self.target)
+                except VendorAPIError as exc:
+                    transient = exc.status_code is None or exc.status_code == 429 or exc.status_code >= 500
+                    failures += 1
+                    if not transient:
+                        yield self._event("error", f"Stopped waiting: {exc}")
+                        return
+                    if failures >= self.max_consecutive_failures:
+                        yield self._event("error", f"Gave up after {failures} failed polls in a row; last error: {exc}")
+                        return
+                    self.log.warning("Poll %d failed (%s); retrying in %.0fs", failures, exc, self.poll_interval)
+                    await asyncio.sleep(self.poll_interval)
+                    continue
+                except Exception as exc:  # a bad connection or argument: polling again cannot fix it
+                    yield self._event("error", f"Stopped waiting: {type(exc).__name__}: {exc}")
+                    return
+                failures = 0
+                try:
+                    reached = is_target_reached(status, self.target_state)
+                except CampaignFinishedError as exc:
+                    yield self._event("error", str(exc), status)
+                    return
+                if reached:
+                    yield self._event("success", status.describe(), status)
+                    return
+                if status.state is CampaignState.UNKNOWN and status.raw_status not in unknown_logged:
+                    unknown_logged.add(status.raw_status)
+                    self.log.warning("Unrecognised status %r; treating it as not final and polling on", status.raw_status)
+                self.log.info("%s; next poll in %.0fs", status.describe(), self.poll_interval)
+                await asyncio.sleep(self.poll_interval)

@@ -1,0 +1,84 @@
+"""What cancel operators and status sensors share: deferring to the status trigger and reading its event."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider_cancel.exceptions import CampaignFinishedError
+from airflow_provider_cancel.hooks.base import CampaignVendorHook
+from airflow_provider_cancel.status import TARGET_STATES, CampaignStatus
+from airflow_provider_cancel.triggers.campaign_status import CampaignStatusTrigger
+
+
+def default_deferrable() -> bool:
+    from airflow.sdk.configuration import conf
+
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def check_target_state(target_state: str) -> str:
+    if target_state not in TARGET_STATES:
+        raise ValueError(f"target_state must be one of {TARGET_STATES}, got {target_state!r}")
+    return target_state
+
+
+def hook_path(hook_class: type[CampaignVendorHook]) -> str:
+    return f"{hook_class.__module__}.{hook_class.__qualname__}"
+
+
+def defer_until(
+    task: Any,
+    *,
+    hook_class: type[CampaignVendorHook],
+    conn_id: str,
+    target: dict[str, Any],
+    target_state: str,
+    poll_interval: float,
+    timeout: float,
+    kwargs: dict[str, Any] | None = None,
+) -> None:
+    """Defer ``task`` to :class:`CampaignStatusTrigger`; a deferral timeout fails the task as a timeout."""
+    task.defer(
+        trigger=CampaignStatusTrigger(
+            hook_class=hook_path(hook_class),
+            conn_id=conn_id,
+            target=target,
+            target_state=target_state,
+            poll_interval=poll_interval,
+        ),
+        method_name="execute_complete",
+        kwargs=kwargs,
+        timeout=timedelta(seconds=timeout),
+    )
+
+
+def status_from_event(event: dict[str, Any] | None) -> CampaignStatus:
+    """Validate a trigger event and return its status; raise with the trigger's message on error."""
+    if not isinstance(event, dict) or event.get("status") not in ("success", "error", "timeout"):
+        raise AirflowException(f"Unexpected event from the campaign status trigger: {event!r}")
+    raw = event.get("campaign_status")
+    status = CampaignStatus.from_dict(raw) if raw else None
+    if event["status"] == "success" and status is not None:
+        return status
+    message = event.get("message") or "the campaign status trigger reported an error"
+    if status is not None and status.is_terminal and not status.is_cancelled:
+        raise CampaignFinishedError(message)
+    raise AirflowException(message)
+
+
+def stable_request_key(context: Any, *parts: Any) -> str:
+    """
+    An idempotency key that is the same for every try of one task instance and target.
+
+    A retried task therefore repeats the *same* request (the vendor replays its first answer)
+    instead of making a second, different cancel. ``try_number`` is deliberately left out.
+    """
+    ti = context["ti"]
+    material = "\x1f".join(
+        str(p) for p in (ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1), *parts)
+    )
+    return "airflow-" + hashlib.sha256(material.encode()).hexdigest()[:48]

@@ -1,0 +1,41 @@
+"""Shared test set-up: an isolated AIRFLOW_HOME and connections from environment variables (no DB)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+# Set before Airflow is imported anywhere, so no test touches the developer's ~/airflow.
+_HOME = tempfile.mkdtemp(prefix="apc-airflow-home-")
+os.environ.setdefault("AIRFLOW_HOME", _HOME)
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+
+import pytest  # noqa: E402
+
+API_KEY = "be_test_key_0123456789"
+
+
+def conn_json(conn_type: str, host: str, password: str = API_KEY, **extra) -> str:
+    return json.dumps({"conn_type": conn_type, "host": host, "password": password, "extra": extra})
+
+
+@pytest.fixture
+def set_conn(monkeypatch):
+    """Define an Airflow connection through ``AIRFLOW_CONN_<ID>`` for the duration of a test."""
+
+    def _set(conn_id: str, conn_type: str, host: str, password: str = API_KEY, **extra) -> None:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", conn_json(conn_type, host, password, **extra))
+
+    return _set
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    """Record the sleeps of tenacity retries instead of sleeping (Retry-After waits become instant)."""
+    import tenacity.nap
+
+    slept: list[float] = []
+    monkeypatch.setattr(tenacity.nap.time, "sleep", slept.append)
+    return slept

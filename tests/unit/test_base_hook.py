@@ -1,0 +1,246 @@
+"""The base hook's HTTP behaviour, through ArselHook (the base has no vendor of its own)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import requests
+
+from airflow_provider_cancel.exceptions import VendorAPIError
+from airflow_provider_cancel.hooks.arsel import ArselHook
+from airflow_provider_cancel.hooks.base import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    ConnectionSettings,
+    parse_retry_after,
+)
+from tests.conftest import API_KEY
+
+BASE = "https://arsel.test/v1"
+GET_URL = f"{BASE}/email/campaigns/c1"
+
+
+@pytest.fixture
+def hook(set_conn):
+    set_conn("arsel_default", "arsel", BASE)
+    return ArselHook()
+
+
+def test_constructor_does_no_connection_lookup(monkeypatch):
+    # The scheduler parses DAG files often: building a hook must not look anything up.
+    monkeypatch.setattr(ArselHook, "get_connection", lambda *a, **k: pytest.fail("looked up in ctor"))
+    ArselHook("missing_conn")
+
+
+def test_bearer_auth_user_agent_and_default_timeouts(hook, requests_mock):
+    requests_mock.get(GET_URL, json={"id": "c1", "status": "sending"})
+    hook.request("GET", "/email/campaigns/c1")
+    sent = requests_mock.last_request
+    assert sent.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert sent.headers["User-Agent"].startswith("airflow-provider-cancel/")
+    assert sent.timeout == (DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT)
+
+
+def test_timeouts_from_connection_extras_and_hook_argument(set_conn, requests_mock):
+    set_conn("arsel_t", "arsel", BASE, timeout=7, connect_timeout="3")
+    requests_mock.get(GET_URL, json={})
+    ArselHook("arsel_t").request("GET", "/email/campaigns/c1")
+    assert requests_mock.last_request.timeout == (3.0, 7.0)
+    ArselHook("arsel_t", timeout=(1, 2)).request("GET", "/email/campaigns/c1")
+    assert requests_mock.last_request.timeout == (1, 2)
+
+
+def test_legacy_prefixed_extra_is_read(set_conn, requests_mock):
+    set_conn("arsel_l", "arsel", BASE, **{"extra__arsel__timeout": 9})
+    requests_mock.get(GET_URL, json={})
+    ArselHook("arsel_l").request("GET", "/email/campaigns/c1")
+    assert requests_mock.last_request.timeout[1] == 9.0
+
+
+def test_unknown_extras_are_never_sent_as_headers(set_conn, requests_mock):
+    set_conn("arsel_x", "arsel", BASE, proxies={"https": "x"}, X_Custom="nope")
+    requests_mock.get(GET_URL, json={})
+    ArselHook("arsel_x").request("GET", "/email/campaigns/c1")
+    headers = {k.lower() for k in requests_mock.last_request.headers}
+    assert "x_custom" not in headers and "proxies" not in headers
+
+
+def test_bad_timeout_extra_is_a_clear_error(set_conn):
+    set_conn("arsel_b", "arsel", BASE, timeout="soon")
+    with pytest.raises(Exception, match="timeout.*number of seconds"):
+        ArselHook("arsel_b").settings
+
+
+def test_missing_api_key_is_a_clear_error(set_conn):
+    set_conn("arsel_nokey", "arsel", BASE, password="")
+    with pytest.raises(Exception, match="no API key"):
+        ArselHook("arsel_nokey").settings
+
+
+def test_host_without_scheme_and_default_host():
+    class Conn:
+        conn_id, password = "c", "k"
+        host = "api.example.com/v1/"
+
+    s = ConnectionSettings.from_connection(Conn, {}, conn_type="arsel", default_base_url="https://d", password_label="API key")
+    assert s.base_url == "https://api.example.com/v1"
+    Conn.host = None
+    s = ConnectionSettings.from_connection(Conn, {}, conn_type="arsel", default_base_url="https://d/v1", password_label="API key")
+    assert s.base_url == "https://d/v1"
+
+
+def test_one_session_is_reused(hook, requests_mock):
+    requests_mock.get(GET_URL, json={})
+    hook.request("GET", "/email/campaigns/c1")
+    first = hook.get_conn()
+    hook.request("GET", "/email/campaigns/c1")
+    assert hook.get_conn() is first
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("3", 3.0), ("1.5", 1.5), (None, None), ("", None), ("garbage", None), ("-4", 0.0)],
+)
+def test_parse_retry_after_seconds(value, expected):
+    assert parse_retry_after(value) == expected
+
+
+def test_parse_retry_after_http_date():
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == pytest.approx(10.0)
+
+
+def test_429_honours_retry_after_then_succeeds(hook, requests_mock, no_sleep):
+    requests_mock.get(
+        GET_URL,
+        [
+            {"status_code": 429, "headers": {"retry-after": "4"}, "json": {"status_code": 429, "name": "rate_limit_exceeded", "message": "slow"}},
+            {"status_code": 200, "json": {"status": "sending"}},
+        ],
+    )
+    assert hook.request("GET", "/email/campaigns/c1") == {"status": "sending"}
+    assert no_sleep == [4.0]
+
+
+def test_retry_after_is_capped(set_conn, requests_mock, no_sleep):
+    set_conn("arsel_default", "arsel", BASE)
+    requests_mock.get(GET_URL, [{"status_code": 429, "headers": {"Retry-After": "3600"}}, {"json": {}}])
+    ArselHook(retry_max_wait=5).request("GET", "/email/campaigns/c1")
+    assert no_sleep == [5.0]
+
+
+def test_5xx_get_retried_with_backoff_until_limit(set_conn, requests_mock, no_sleep):
+    set_conn("arsel_default", "arsel", BASE)
+    requests_mock.get(GET_URL, status_code=503, json={"status_code": 503, "name": "internal_server_error", "message": "down"})
+    with pytest.raises(VendorAPIError) as err:
+        ArselHook(retry_limit=3).request("GET", "/email/campaigns/c1")
+    assert requests_mock.call_count == 3
+    assert len(no_sleep) == 2 and no_sleep[1] >= no_sleep[0] > 0
+    assert err.value.status_code == 503 and err.value.code == "internal_server_error"
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
+def test_client_errors_are_never_retried(hook, requests_mock, no_sleep, status):
+    requests_mock.get(GET_URL, status_code=status, json={"status_code": status, "name": "x_err", "message": "no"})
+    with pytest.raises(VendorAPIError) as err:
+        hook.request("GET", "/email/campaigns/c1")
+    assert requests_mock.call_count == 1 and no_sleep == []
+    assert err.value.status_code == status and err.value.code == "x_err" and err.value.message == "no"
+
+
+def test_post_without_idempotency_key_is_not_retried_on_5xx(hook, requests_mock, no_sleep):
+    url = f"{BASE}/email/campaigns/c1/cancel"
+    requests_mock.post(url, status_code=502, text="bad gateway")
+    with pytest.raises(VendorAPIError):
+        hook.request("POST", "/email/campaigns/c1/cancel")
+    assert requests_mock.call_count == 1
+
+
+def test_post_with_idempotency_key_is_retried_on_5xx(hook, requests_mock, no_sleep):
+    url = f"{BASE}/email/campaigns/c1/cancel"
+    requests_mock.post(url, [{"status_code": 503, "json": {"name": "concurrent_idempotent_requests", "message": "busy"}}, {"json": {"id": "c1"}}])
+    assert hook.request("POST", "/email/campaigns/c1/cancel", headers={"Idempotency-Key": "k"}) == {"id": "c1"}
+    assert requests_mock.call_count == 2
+
+
+def test_post_is_retried_when_the_connection_never_opened(hook, requests_mock, no_sleep):
+    url = f"{BASE}/email/campaigns/c1/cancel"
+    requests_mock.post(url, [{"exc": requests.ConnectTimeout("connect timed out")}, {"json": {"id": "c1"}}])
+    assert hook.request("POST", "/email/campaigns/c1/cancel") == {"id": "c1"}
+
+
+def test_post_is_not_retried_after_a_read_timeout(hook, requests_mock, no_sleep):
+    # The vendor may have cancelled already; without an idempotency key a repeat is unsafe.
+    url = f"{BASE}/email/campaigns/c1/cancel"
+    requests_mock.post(url, exc=requests.ReadTimeout("read timed out"))
+    with pytest.raises(VendorAPIError) as err:
+        hook.request("POST", "/email/campaigns/c1/cancel")
+    assert requests_mock.call_count == 1 and err.value.status_code is None
+
+
+def test_monthly_quota_is_not_retried(hook, requests_mock, no_sleep):
+    requests_mock.get(GET_URL, status_code=429, json={"status_code": 429, "name": "monthly_quota_exceeded", "message": "quota"})
+    with pytest.raises(VendorAPIError):
+        hook.request("GET", "/email/campaigns/c1")
+    assert requests_mock.call_count == 1
+
+
+def test_error_keeps_fields_truncates_body_and_never_holds_the_key(hook, requests_mock):
+    requests_mock.get(GET_URL, status_code=500, text="x" * 5000)
+    with pytest.raises(VendorAPIError) as err:
+        hook.request("GET", "/email/campaigns/c1", attempts=1)
+    text = str(err.value)
+    assert "HTTP 500" in text and len(err.value.message) < 600
+    assert API_KEY not in text and API_KEY not in repr(err.value.__dict__)
+
+
+def test_api_key_and_bearer_header_are_registered_with_the_masker(hook, requests_mock, monkeypatch):
+    masked: list[str] = []
+    monkeypatch.setattr("airflow.sdk.log.mask_secret", lambda v, name=None: masked.append(v))
+    requests_mock.get(GET_URL, json={})
+    hook.request("GET", "/email/campaigns/c1")
+    assert API_KEY in masked and f"Bearer {API_KEY}" in masked
+
+
+def test_logs_never_contain_the_key(hook, requests_mock, caplog, capsys, no_sleep):
+    caplog.set_level(logging.DEBUG)
+    requests_mock.get(GET_URL, [{"status_code": 503, "text": "down"}, {"json": {}}])
+    hook.request("GET", "/email/campaigns/c1")
+    logged = caplog.text + capsys.readouterr().out  # Airflow's structlog writes to stdout
+    assert "HTTP 503" in logged
+    assert API_KEY not in logged
+
+
+def test_non_json_success_body_is_a_typed_error(hook, requests_mock):
+    requests_mock.get(GET_URL, text="<html>maintenance</html>")
+    with pytest.raises(VendorAPIError, match="expected JSON"):
+        hook.request("GET", "/email/campaigns/c1")
+
+
+class TestTestConnection:
+    def test_success_uses_a_read_only_get(self, hook, requests_mock):
+        requests_mock.get(f"{BASE}/email/campaigns?limit=1", json={"object": "list", "data": []})
+        ok, message = hook.test_connection()
+        assert ok and "accepted" in message
+        assert [r.method for r in requests_mock.request_history] == ["GET"]
+
+    def test_wrong_key(self, hook, requests_mock):
+        requests_mock.get(f"{BASE}/email/campaigns", status_code=401, json={"status_code": 401, "name": "unauthorized", "message": "Invalid or missing API key"})
+        ok, message = hook.test_connection()
+        assert not ok and "rejected the API key" in message
+
+    def test_wrong_host(self, hook, requests_mock):
+        requests_mock.get(f"{BASE}/email/campaigns", exc=requests.ConnectionError("Name or service not known"))
+        ok, message = hook.test_connection()
+        assert not ok and "Could not reach" in message
+
+    def test_wrong_path_404(self, hook, requests_mock):
+        requests_mock.get(f"{BASE}/email/campaigns", status_code=404, text="nope")
+        ok, message = hook.test_connection()
+        assert not ok and "Base URL looks wrong" in message
+
+    def test_vendor_outage(self, hook, requests_mock):
+        requests_mock.get(f"{BASE}/email/campaigns", status_code=503, text="down")
+        ok, message = hook.test_connection()
+        assert not ok and "outage" in message
+        assert requests_mock.call_count == 1  # the Test button answers at once, no retries

@@ -1,0 +1,69 @@
+"""Provider metadata: what Airflow's discovery and the connection form read."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import json
+from importlib.resources import files
+
+import jsonschema
+import pytest
+from packaging.utils import canonicalize_name
+
+from airflow_provider_cancel import get_provider_info
+
+INFO = get_provider_info()
+
+
+def _schema(name: str) -> dict:
+    return json.loads(files("airflow").joinpath(name).read_text())
+
+
+def test_validates_against_the_runtime_schema():
+    jsonschema.validate(INFO, _schema("provider_info.schema.json"))
+
+
+def test_connection_types_validate_against_the_strict_provider_yaml_schema():
+    schema = _schema("provider.yaml.schema.json")
+    sub = dict(schema["properties"]["connection-types"])
+    sub["definitions"] = schema.get("definitions", {})
+    if "$defs" in schema:
+        sub["$defs"] = schema["$defs"]
+    jsonschema.validate(INFO["connection-types"], sub)
+
+
+def test_package_name_matches_the_installed_distribution():
+    dist = importlib.metadata.distribution("airflow-provider-cancel")
+    assert INFO["package-name"] == canonicalize_name(dist.metadata["Name"])
+
+
+def test_entry_point_is_registered():
+    eps = importlib.metadata.entry_points(group="apache_airflow_provider")
+    ours = [ep for ep in eps if ep.value.startswith("airflow_provider_cancel")]
+    assert len(ours) == 1 and ours[0].load()()["package-name"] == "airflow-provider-cancel"
+
+
+@pytest.mark.parametrize("entry", INFO["connection-types"], ids=lambda e: e["connection-type"])
+def test_each_hook_class_imports_with_matching_conn_type(entry):
+    module, _, name = entry["hook-class-name"].rpartition(".")
+    hook = getattr(importlib.import_module(module), name)
+    assert hook.conn_type == entry["connection-type"]
+    assert hook.hook_name == entry["hook-name"]
+    assert hook.default_base_url == entry["ui-field-behaviour"]["placeholders"]["host"]
+    assert callable(getattr(hook, "test_connection", None))
+
+
+@pytest.mark.parametrize("entry", INFO["connection-types"], ids=lambda e: e["connection-type"])
+def test_form_hides_unused_fields_and_relabels_the_key(entry):
+    behaviour = entry["ui-field-behaviour"]
+    assert {"schema", "port", "login"} <= set(behaviour["hidden-fields"])
+    assert behaviour["relabeling"]["password"] in ("API key", "Access token")
+    assert "timeout" in entry["conn-fields"]
+
+
+@pytest.mark.parametrize("key", ["hooks", "operators", "sensors", "triggers"])
+def test_listed_modules_import(key):
+    for item in INFO[key]:
+        for module in item["python-modules"]:
+            importlib.import_module(module)
