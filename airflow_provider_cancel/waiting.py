@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_cancel.exceptions import CampaignFinishedError
+from airflow_provider_cancel.exceptions import CampaignFinishedError, VendorAPIError
 from airflow_provider_cancel.hooks.base import CampaignVendorHook
 from airflow_provider_cancel.status import TARGET_STATES, CampaignStatus
 from airflow_provider_cancel.triggers.campaign_status import CampaignStatusTrigger
@@ -82,3 +84,19 @@ def stable_request_key(context: Any, *parts: Any) -> str:
         str(p) for p in (ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1), *parts)
     )
     return "airflow-" + hashlib.sha256(material.encode()).hexdigest()[:48]
+
+
+@contextmanager
+def fail_fast_on_client_errors() -> Iterator[None]:
+    """
+    Turn vendor answers that a task retry cannot change (400, 401, 403, 404, 409, 422...) into
+    ``AirflowFailException`` so the task fails at once instead of retrying a wrong key or id.
+    429, 5xx and network errors stay retryable.
+    """
+    try:
+        yield
+    except VendorAPIError as exc:
+        status = exc.status_code
+        if status is not None and 400 <= status < 500 and status not in (408, 429):
+            raise AirflowFailException(f"{exc} (not retried: repeating the request cannot change this answer)") from exc
+        raise

@@ -12,7 +12,7 @@ triggerer (``deferrable=True``), which only polls ``GET /{channel}/campaigns/{id
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param
 
@@ -41,6 +41,7 @@ with DAG(
         poll_interval=2,
         wait_timeout=600,
         retries=2,
+        retry_delay=timedelta(seconds=10),  # a kill switch retries fast
     )
 
     # A separate, read-only confirmation, for runbooks that want the check as its own task.

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,16 +23,27 @@ AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 # API keys the sandbox accepts by default (see airflow_provider_cancel/sandbox).
 SANDBOX_KEYS = {
     "arsel": "be_sandbox_key",
+    "suprsend": "ss_sandbox_key",
+    "periskope": "pk_sandbox_key",
+    "loop_comms": "lph_at_sandbox_token",
 }
+SANDBOX_PERISKOPE_PHONE = "919874532456"
+# (connection id prefix, connection type, path prefix in the sandbox, extras)
+VENDOR_CONNECTIONS = (
+    ("arsel", "arsel", "/arsel/v1", {}),
+    ("suprsend", "suprsend", "/suprsend", {}),
+    ("periskope", "periskope", "/periskope/v1", {"phone": SANDBOX_PERISKOPE_PHONE}),
+    ("loop_comms", "loop_comms", "/loop", {}),
+)
 
 
 def connection_env(sandbox_url: str, keys: dict[str, str] | None = None) -> dict[str, str]:
     """``AIRFLOW_CONN_*`` variables for every vendor, pointing at the sandbox."""
     keys = {**SANDBOX_KEYS, **(keys or {})}
     env = {}
-    for vendor, conn_type, prefix in (("arsel", "arsel", "/arsel/v1"),):
+    for vendor, conn_type, prefix, extra in VENDOR_CONNECTIONS:
         env[f"AIRFLOW_CONN_{vendor.upper()}_DEFAULT"] = json.dumps(
-            {"conn_type": conn_type, "host": f"{sandbox_url}{prefix}", "password": keys[vendor]}
+            {"conn_type": conn_type, "host": f"{sandbox_url}{prefix}", "password": keys[vendor], "extra": extra}
         )
     return env
 
@@ -59,25 +72,45 @@ def migrate(home: Path) -> None:
 
 @dataclass
 class DagRunResult:
+    """What ``airflow dags test`` did, read back from its log and the SQLite metadata DB."""
+
+    home: Path
+    dag_id: str
     returncode: int
     output: str
 
     @property
-    def succeeded(self) -> bool:
-        return self.returncode == 0 and "state=success" in self.output.replace(" ", "").replace("'", "")
+    def run_id(self) -> str | None:
+        match = re.search(r"DagRun Finished: dag_id=[^,]+, .*?run_id=([^,]+),", self.output)
+        return match.group(1) if match else None
 
-    def task_state(self, task_id: str) -> str | None:
-        """The final state of ``task_id`` as the ``airflow dags test`` log reports it."""
-        for line in reversed(self.output.splitlines()):
-            if f"task_id={task_id}," in line.replace(" ", "") or f"task_id={task_id}\n" in line:
-                for state in ("success", "failed", "upstream_failed", "skipped"):
-                    if f"state={state}" in line.replace(" ", "") or f"final_state={state}" in line:
-                        return state
-        return None
+    @property
+    def state(self) -> str | None:
+        """The DAG run's final state (``success``/``failed``), or ``None`` if it never finished."""
+        match = re.search(r"DagRun Finished: .*?, state=(\w+),", self.output)
+        return match.group(1) if match else None
+
+    def _query(self, sql: str, *args: object) -> list[tuple]:
+        with sqlite3.connect(self.home / "airflow.db") as db:
+            return db.execute(sql, args).fetchall()
+
+    def task_states(self) -> dict[str, str]:
+        rows = self._query("SELECT task_id, state FROM task_instance WHERE dag_id=? AND run_id=?", self.dag_id, self.run_id)
+        return dict(rows)
+
+    def xcom(self, task_id: str, key: str = "return_value") -> object:
+        rows = self._query(
+            "SELECT value FROM xcom WHERE dag_id=? AND run_id=? AND task_id=? AND key=?",
+            self.dag_id, self.run_id, task_id, key,
+        )
+        return json.loads(rows[0][0]) if rows else None
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
 
 
 def run_dag(home: Path, dag_id: str, conf: dict, env: dict[str, str], timeout: float = 600) -> DagRunResult:
-    """``airflow dags test <dag_id> -c <conf>``; returns the exit code and the combined log."""
+    """``airflow dags test <dag_id> -c <conf>``; returns its exit code, log and DB-backed results."""
     proc = subprocess.run(
         [AIRFLOW, "dags", "test", dag_id, "-c", json.dumps(conf)],
         env=airflow_env(home, extra=env),
@@ -85,4 +118,4 @@ def run_dag(home: Path, dag_id: str, conf: dict, env: dict[str, str], timeout: f
         text=True,
         timeout=timeout,
     )
-    return DagRunResult(proc.returncode, proc.stdout + proc.stderr)
+    return DagRunResult(home, dag_id, proc.returncode, proc.stdout + proc.stderr)

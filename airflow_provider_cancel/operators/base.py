@@ -11,7 +11,13 @@ from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_cancel.hooks.base import CampaignVendorHook
 from airflow_provider_cancel.status import CampaignStatus, CancelResult, is_target_reached
-from airflow_provider_cancel.waiting import check_target_state, default_deferrable, defer_until, status_from_event
+from airflow_provider_cancel.waiting import (
+    check_target_state,
+    default_deferrable,
+    defer_until,
+    fail_fast_on_client_errors,
+    status_from_event,
+)
 
 
 class BaseCancelOperator(BaseOperator):
@@ -75,6 +81,10 @@ class BaseCancelOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         self.validate()
+        with fail_fast_on_client_errors():
+            return self._cancel_and_wait(context)
+
+    def _cancel_and_wait(self, context: Any) -> dict[str, Any]:
         result = self.cancel(context)
         self.log.info("%s cancel of %s: %s", result.vendor, result.target, result.outcome.value)
         target = self.status_target(result) if self.wait_for_completion else None

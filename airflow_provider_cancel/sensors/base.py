@@ -9,7 +9,13 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_cancel.hooks.base import CampaignVendorHook
 from airflow_provider_cancel.status import CampaignState, is_target_reached
-from airflow_provider_cancel.waiting import check_target_state, default_deferrable, defer_until, status_from_event
+from airflow_provider_cancel.waiting import (
+    check_target_state,
+    default_deferrable,
+    defer_until,
+    fail_fast_on_client_errors,
+    status_from_event,
+)
 
 
 class BaseCampaignStatusSensor(BaseSensorOperator):
@@ -59,7 +65,8 @@ class BaseCampaignStatusSensor(BaseSensorOperator):
         raise NotImplementedError
 
     def poke(self, context: Any) -> PokeReturnValue:
-        status = self.hook.get_status(**self.status_target())
+        with fail_fast_on_client_errors():
+            status = self.hook.get_status(**self.status_target())
         if status.state is CampaignState.UNKNOWN and status.raw_status not in self._unknown_logged:
             self._unknown_logged.add(status.raw_status)
             self.log.warning("Unrecognised status %r; treating it as not final", status.raw_status)

@@ -1,0 +1,52 @@
+"""End-to-end fixtures: the sandbox on 127.0.0.1 and a real Airflow (SQLite) running example DAGs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import harness  # noqa: E402
+
+from airflow_provider_cancel.sandbox import SandboxServer  # noqa: E402
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxServer:
+    """The sandbox, reset to its documented defaults (rate limits on) for each test."""
+    sandbox_server.reset()
+    return sandbox_server
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("airflow-home")
+    harness.migrate(home)
+    return home
+
+
+@pytest.fixture
+def run_dag(airflow_home: Path, sandbox: SandboxServer) -> Callable[..., harness.DagRunResult]:
+    """Run an example DAG with ``airflow dags test`` against the sandbox; returns a DagRunResult."""
+
+    def _run(dag_id: str, conf: dict | None = None, keys: dict[str, str] | None = None) -> harness.DagRunResult:
+        return harness.run_dag(airflow_home, dag_id, conf or {}, harness.connection_env(sandbox.url, keys))
+
+    return _run
