@@ -90,6 +90,7 @@ class CancelOutcome(str, enum.Enum):
 
     CANCELLED = "cancelled"  # the vendor stopped it now
     ALREADY_CANCELLED = "already_cancelled"  # it was cancelled before (e.g. by an earlier try)
+    ALREADY_STOPPED = "already_stopped"  # it had already reached a terminal state (vendor says 409)
     NOTHING_TO_CANCEL = "nothing_to_cancel"  # the filters matched no running work
 
 

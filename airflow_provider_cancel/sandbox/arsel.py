@@ -43,6 +43,9 @@ class Arsel(Vendor):
         "cancel_response_shape": "message",  # docs page; the OpenAPI says {"id": ...}
         "status_case": "lower",  # OpenAPI; the docs pages render Title Case
         "advance_every_s": None,  # progression speed for campaigns created through the API
+        # Not documented: seconds a cancelled *sending* campaign keeps reporting "sending" while
+        # in-flight hand-offs drain. 0 = instant; > 0 lets tests see a client wait for "cancelled".
+        "cancel_settle_s": 0,
     }
     idempotency_header = "Idempotency-Key"
     idempotency_max_len = 256
@@ -69,6 +72,9 @@ class Arsel(Vendor):
         if cfg["status_case"] not in ("lower", "title"):
             raise ValueError("arsel.status_case must be 'lower' or 'title'")
         _positive_or_none(cfg["advance_every_s"], "arsel.advance_every_s")
+        if isinstance(cfg["cancel_settle_s"], bool) or not isinstance(cfg["cancel_settle_s"], (int, float)) \
+                or cfg["cancel_settle_s"] < 0:
+            raise ValueError("arsel.cancel_settle_s must be a number >= 0")
 
     # ------------------------------------------------------------- model
 
@@ -82,13 +88,16 @@ class Arsel(Vendor):
             "status": status, "scheduled_at": scheduled_at, "sent_at": now if status == "sent" else None,
             "cancelled_at": now if status == "cancelled" else None, "created_at": now, "updated_at": now,
             "advance_every_s": advance_every_s, "entered_at": now, "seq": self.state["seq"],
+            "cancel_at": None,
         }
         self.state["campaigns"][channel][c["id"]] = c
         return c
 
     @staticmethod
     def _next_due(c: dict[str, Any]) -> float | None:
-        """When the campaign moves on by itself: its step timer, or its schedule time."""
+        """When the campaign moves on by itself: a pending cancel, its step timer, or its schedule time."""
+        if c["cancel_at"] is not None:
+            return c["cancel_at"]
         if c["status"] not in NEXT_STATUS:
             return None
         due = [c["entered_at"] + c["advance_every_s"]] if c["advance_every_s"] else []
@@ -102,12 +111,13 @@ class Arsel(Vendor):
             c["sent_at"] = at
         elif status == "cancelled":
             c["cancelled_at"] = at
+            c["cancel_at"] = None
 
     def _settle(self, c: dict[str, Any]) -> dict[str, Any]:
         """Apply every time-based transition that is due (lazy: state is computed on read)."""
         now = self.clock.now()
         while (due := self._next_due(c)) is not None and due <= now:
-            self._move(c, NEXT_STATUS[c["status"]], due)
+            self._move(c, "cancelled" if c["cancel_at"] is not None else NEXT_STATUS[c["status"]], due)
         return c
 
     def _find(self, channel: str, campaign_id: str) -> dict[str, Any]:
@@ -210,7 +220,12 @@ class Arsel(Vendor):
         if c["status"] not in CANCELLABLE:
             call.update(status_code=400, result="not_cancellable")
             raise HTTPError(400, "bad_request", "Campaign cannot be cancelled in its current status")
-        self._move(c, "cancelled", self.clock.now())
+        settle = self.config["cancel_settle_s"]
+        if c["cancel_at"] is None:
+            if c["status"] == "sending" and settle:
+                c["cancel_at"] = self.clock.now() + settle  # keeps reporting "sending" until then
+            else:
+                self._move(c, "cancelled", self.clock.now())
         call.update(status_code=200, result="cancelled")
         if self.config["cancel_response_shape"] == "id":
             return Response(200, {"id": c["id"]})
@@ -220,7 +235,7 @@ class Arsel(Vendor):
 
     def _admin_view(self, c: dict[str, Any]) -> dict[str, Any]:
         iso = self.clock.iso
-        view = {k: v for k, v in c.items() if k not in ("entered_at", "seq")}
+        view = {k: v for k, v in c.items() if k not in ("entered_at", "seq", "cancel_at")}
         for k in ("scheduled_at", "sent_at", "cancelled_at", "created_at", "updated_at"):
             view[k] = iso(c[k])
         view["next_transition_at"] = iso(self._next_due(c))

@@ -47,3 +47,40 @@ def test_wrong_api_key_fails_clearly_without_cancelling(sandbox, run_dag):
     assert result.task_states()["cancel_campaign"] == "failed"
     assert "HTTP 401" in result.output
     assert by_id(sandbox)[campaign["id"]]["status"] == "sending"
+
+
+def test_cancel_then_wait_defers_until_the_sandbox_reports_cancelled(sandbox, run_dag):
+    # The sandbox keeps a cancelled *sending* campaign "sending" for a few seconds, so the first
+    # status check is not final and the task must defer to the trigger (run inline by dags test).
+    sandbox.admin("POST", "/config", {"arsel": {"cancel_settle_s": 5}})
+    (campaign,) = seed(sandbox, {"channel": "email", "name": "flash sale", "status": "sending"})
+    result = run_dag("arsel_cancel_campaign", {"campaign_id": campaign["id"]})
+    assert result.state == "success", result.tail()
+    assert "DEFERRED" in result.output.upper()
+    assert by_id(sandbox)[campaign["id"]]["status"] == "cancelled"
+    polls = [r for r in sandbox.admin("GET", "/requests?vendor=arsel")["requests"] if r["method"] == "GET" and r["status"] == 200]
+    assert len(polls) >= 2  # the trigger polled until "cancelled"
+    xcom = result.xcom("cancel_campaign")
+    assert xcom["outcome"] == "cancelled" and xcom["final_status"]["raw_status"] == "cancelled"
+    assert len(sandbox.admin("GET", "/arsel/state")["cancel_calls"]) == 1
+
+
+def test_campaign_already_sent_fails_with_a_clear_message(sandbox, run_dag):
+    (campaign,) = seed(sandbox, {"channel": "email", "name": "done", "status": "sent"})
+    result = run_dag("arsel_cancel_campaign", {"campaign_id": campaign["id"]})
+    assert result.state == "failed"
+    assert result.task_states()["cancel_campaign"] == "failed"
+    assert "had already finished with status 'sent'; there was nothing left to cancel" in result.output
+    assert by_id(sandbox)[campaign["id"]]["status"] == "sent"
+
+
+def test_rate_limit_and_outage_are_retried_with_one_cancel(sandbox, run_dag):
+    (campaign,) = seed(sandbox, {"channel": "email", "name": "promo", "status": "queued"})
+    sandbox.admin("POST", "/arsel/faults", {"fail_next": 1, "status": 429, "retry_after": "2"})
+    sandbox.admin("POST", "/arsel/faults", {"fail_next": 1, "status": 503})
+    result = run_dag("arsel_cancel_campaign", {"campaign_id": campaign["id"]})
+    assert result.state == "success", result.tail()
+    log = [r for r in sandbox.admin("GET", "/requests?vendor=arsel")["requests"] if r["method"] == "POST"]
+    assert [(r["status"], r["outcome"]) for r in log[:3]] == [(429, "fault"), (503, "fault"), (200, "handled")]
+    assert len({r["idempotency_key"] for r in log}) == 1  # every attempt was the same request
+    assert [c["result"] for c in sandbox.admin("GET", "/arsel/state")["cancel_calls"]] == ["cancelled"]

@@ -285,6 +285,7 @@ def test_latency(sb: SandboxServer, api: requests.Session) -> None:
     assert time.monotonic() - t0 >= 0.3
     with pytest.raises(requests.Timeout):
         api.get(url, timeout=0.1)
+    time.sleep(0.4)  # let the server finish the abandoned request, so it is not logged in the next test
 
 
 def test_drop_connection_and_fault_order(sb: SandboxServer, api: requests.Session) -> None:
@@ -375,7 +376,18 @@ def test_reset_clears_everything(sb: SandboxServer, api: requests.Session) -> No
     assert sb.admin("GET", "/time")["offset_s"] == 0
     assert sb.admin("GET", "/config")["arsel"] == {
         "api_key": "be_sandbox_key", "rate_limit_per_second": 2, "cancel_response_shape": "message",
-        "status_case": "lower", "advance_every_s": None}
+        "status_case": "lower", "advance_every_s": None, "cancel_settle_s": 0}
+
+
+def test_cancel_settle_delay_keeps_sending_until_it_passes(sb: SandboxServer, api: requests.Session) -> None:
+    sb.admin("POST", "/config", {"arsel": {"cancel_settle_s": 60, "rate_limit_per_second": 0}})
+    (c,) = sb.admin("POST", "/arsel/seed", {"campaigns": [{"channel": "email", "name": "x", "status": "sending"}]})["campaigns"]
+    url = f"{sb.vendor_url('arsel')}/email/campaigns/{c['id']}"
+    assert api.post(f"{url}/cancel").status_code == 200
+    assert api.get(url).json()["status"] == "sending"
+    assert api.post(f"{url}/cancel").status_code == 200  # still cancellable, does not push the time back
+    sb.admin("POST", "/time", {"advance_s": 61})
+    assert api.get(url).json()["status"] == "cancelled"
 
 
 def test_admin_validation(sb: SandboxServer) -> None:
