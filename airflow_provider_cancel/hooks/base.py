@@ -403,27 +403,36 @@ class CampaignVendorHook(BaseHook):
             never_sent = isinstance(exc, requests.ConnectTimeout) or _caused_by(
                 exc, (NewConnectionError, ConnectTimeoutError)
             )
-            raise VendorAPIError(
-                self.vendor,
-                None,
-                f"{type(exc).__name__}: could not complete the request to {settings.base_url}",
-                method=method,
-                path=path,
-                reached_server=not never_sent,
-            ) from None
-        elapsed_ms = (time.monotonic() - started) * 1000
+            raise self._transport_error(exc, settings, method, path, never_sent) from None
+        return self._decode(
+            method, path, response.status_code, response.text, response.headers.get("Retry-After"), started
+        )
+
+    def _transport_error(
+        self, exc: BaseException, settings: ConnectionSettings, method: str, path: str, never_sent: bool
+    ) -> VendorAPIError:
+        return VendorAPIError(
+            self.vendor,
+            None,
+            f"{type(exc).__name__}: could not complete the request to {settings.base_url}",
+            method=method,
+            path=path,
+            reached_server=not never_sent,
+        )
+
+    def _decode(self, method: str, path: str, status: int, text: str, retry_after: str | None, started: float) -> Any:
+        """Log the exchange (never headers or bodies), raise on an error status, else decode the JSON body."""
         log = self.log.debug if method == "GET" else self.log.info
-        log("%s %s %s -> HTTP %s in %.0f ms", self.vendor, method, path, response.status_code, elapsed_ms)
-        if response.status_code >= 400:
-            raise self._http_error(method, path, response.status_code, response.text, response.headers.get("Retry-After"))
-        if not response.content:
+        log("%s %s %s -> HTTP %s in %.0f ms", self.vendor, method, path, status, (time.monotonic() - started) * 1000)
+        if status >= 400:
+            raise self._http_error(method, path, status, text, retry_after)
+        if not text:
             return None
         try:
-            return response.json()
+            return jsonlib.loads(text)
         except ValueError:
             raise VendorAPIError(
-                self.vendor, response.status_code, f"expected JSON, got {excerpt(response.text, 200)!r}",
-                method=method, path=path,
+                self.vendor, status, f"expected JSON, got {excerpt(text, 200)!r}", method=method, path=path
             ) from None
 
     # ----------------------------------------------------------------- the async choke point
@@ -471,25 +480,8 @@ class CampaignVendorHook(BaseHook):
                     status, retry_after = response.status, response.headers.get("Retry-After")
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 never_sent = isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
-                raise VendorAPIError(
-                    self.vendor,
-                    None,
-                    f"{type(exc).__name__}: could not complete the request to {settings.base_url}",
-                    method=method,
-                    path=path,
-                    reached_server=not never_sent,
-                ) from None
-        self.log.debug("%s %s %s -> HTTP %s in %.0f ms", self.vendor, method, path, status, (time.monotonic() - started) * 1000)
-        if status >= 400:
-            raise self._http_error(method, path, status, text, retry_after)
-        if not text:
-            return None
-        try:
-            return jsonlib.loads(text)
-        except ValueError:
-            raise VendorAPIError(
-                self.vendor, status, f"expected JSON, got {excerpt(text, 200)!r}", method=method, path=path
-            ) from None
+                raise self._transport_error(exc, settings, method, path, never_sent) from None
+        return self._decode(method, path, status, text, retry_after, started)
 
     # ----------------------------------------------------------------- status (sensor and trigger)
     def status_request(self, **target: Any) -> tuple[str, dict[str, Any] | None]:
@@ -505,13 +497,19 @@ class CampaignVendorHook(BaseHook):
         """
         raise NotImplementedError
 
+    @staticmethod
+    def _is_status_answer(exc: VendorAPIError) -> bool:
+        # A 4xx (not 429) on the status GET is an answer about the target (e.g. 404 after a delete);
+        # transport errors, 429 and 5xx are not, and go to the caller's retry/backoff logic.
+        return exc.status_code is not None and exc.status_code < 500 and exc.status_code != 429
+
     def get_status(self, **target: Any) -> CampaignStatus:
         """Read ``target``'s current status (sync)."""
         path, params = self.status_request(**target)
         try:
             body = self.request("GET", path, params=params)
         except VendorAPIError as exc:
-            if exc.status_code is None or exc.status_code >= 500 or exc.status_code == 429:
+            if not self._is_status_answer(exc):
                 raise
             return self.parse_status(None, exc, **target)
         return self.parse_status(body, None, **target)
@@ -522,7 +520,7 @@ class CampaignVendorHook(BaseHook):
         try:
             body = await self.arequest("GET", path, params=params)
         except VendorAPIError as exc:
-            if exc.status_code is None or exc.status_code >= 500 or exc.status_code == 429:
+            if not self._is_status_answer(exc):
                 raise
             return self.parse_status(None, exc, **target)
         return self.parse_status(body, None, **target)
