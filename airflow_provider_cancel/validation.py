@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowFailException
 
 
-class InvalidCancelRequest(AirflowException, ValueError):
-    """A cancel or status request is missing what it needs; nothing was sent to the vendor."""
+class InvalidCancelRequest(AirflowFailException, ValueError):
+    """
+    A cancel or status request is missing what it needs; nothing was sent to the vendor.
+
+    Fails the task without retries: a retry would fail the same way.
+    """
 
 
 def require_id(name: str, value: Any) -> str:

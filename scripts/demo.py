@@ -57,8 +57,7 @@ def arsel(sandbox: SandboxServer, run: Callable[[str, dict], harness.DagRunResul
     outcomes = {}
     for campaign in (bad, bad_sms):
         result = run("arsel_cancel_campaign", {"campaign_id": campaign["id"], "channel": campaign["channel"]})
-        xcom = result.xcom("cancel_campaign") or {}
-        outcomes[campaign["id"]] = f"{xcom.get('outcome', 'task ' + str(result.state))}"
+        outcomes[campaign["id"]] = outcome_of(result, "cancel_campaign")
     after = {c["id"]: c["status"] for c in sandbox.admin("GET", "/arsel/state")["campaigns"]}
     return [
         Row("Arsel", f"{c['channel']}: {c['name']}", c["status"], after[c["id"]], c is not good, outcomes.get(c["id"], "-"))
@@ -66,7 +65,68 @@ def arsel(sandbox: SandboxServer, run: Callable[[str, dict], harness.DagRunResul
     ]
 
 
-SCENARIOS: list[Callable[[SandboxServer, Callable[[str, dict], harness.DagRunResult]], list[Row]]] = [arsel]
+def outcome_of(result: harness.DagRunResult, task_id: str) -> str:
+    xcom = result.xcom(task_id) or {}
+    return str(xcom.get("outcome") or f"task {result.state}")
+
+
+def suprsend(sandbox: SandboxServer, run: Callable[[str, dict], harness.DagRunResult]) -> list[Row]:
+    # Workflow runs triggered with idempotency key "order-77" went wrong; cancel exactly those.
+    sending = {"message_every_s": 1, "total_messages": 500}
+    runs = [
+        {"execution_id": "dsl_order77_u1", "workflow_slug": "order-update", "recipient": "u1", "idempotency_key": "order-77", **sending},
+        {"execution_id": "dsl_order77_u2", "workflow_slug": "order-update", "recipient": "u2", "idempotency_key": "order-77", **sending},
+        {"execution_id": "dsl_order78_u3", "workflow_slug": "order-update", "recipient": "u3", "idempotency_key": "order-78", **sending},
+    ]
+    sandbox.admin("POST", "/suprsend/seed", {"workflow_runs": runs})
+    result = run("suprsend_cancel_workflow", {"idempotency_key": "order-77", "settle_seconds": 3})
+    after = {r["execution_id"]: r["status"] for r in sandbox.admin("GET", "/suprsend/state")["workflow_runs"]}
+    outcome = outcome_of(result, "cancel_workflow_runs")
+    return [
+        Row("SuprSend", f"workflow run {r['execution_id']}", "in_progress", after[r["execution_id"]],
+            r["idempotency_key"] == "order-77", outcome if r["idempotency_key"] == "order-77" else "-")
+        for r in runs
+    ]
+
+
+def periskope(sandbox: SandboxServer, run: Callable[[str, dict], harness.DagRunResult]) -> list[Row]:
+    sandbox.admin("POST", "/config", {"periskope": {"stop_settle_s": 3}})
+    seeded = [
+        {"id": "bad-whatsapp-promo", "status": "inprogress", "delay": 60},
+        {"id": "order-reminders", "status": "inprogress", "delay": 60},
+    ]
+    sandbox.admin("POST", "/periskope/seed", {"broadcasts": seeded})
+    result = run("periskope_cancel_broadcast", {"broadcast_ids": ["bad-whatsapp-promo"]})
+    after = {b["id"]: b["status"] for b in sandbox.admin("GET", "/periskope/state")["broadcasts"]}
+    return [
+        Row("Periskope", f"broadcast {b['id']}", b["status"], after.get(b["id"], "deleted"),
+            b["id"] == "bad-whatsapp-promo", outcome_of(result, "cancel_broadcast") if b["id"] == "bad-whatsapp-promo" else "-")
+        for b in seeded
+    ]
+
+
+def loop_comms(sandbox: SandboxServer, run: Callable[[str, dict], harness.DagRunResult]) -> list[Row]:
+    # The target is mid-send; its send keeps draining for 3 s after the cancel, so the wait defers.
+    seeded = [
+        {"id": "flash-sale", "status": "sending", "advance_every_s": 600, "drain_s": 3},
+        {"id": "weekly-digest", "status": "sending", "advance_every_s": 600},
+    ]
+    sandbox.admin("POST", "/loop/seed", {"campaigns": seeded})
+    result = run("loop_comms_cancel_campaign", {"campaign_id": "flash-sale"})
+    after = {c["id"]: c["status"] for c in sandbox.admin("GET", "/loop/state")["campaigns"]}
+    return [
+        Row("Loop Health comms", f"campaign {c['id']}", c["status"], after[c["id"]],
+            c["id"] == "flash-sale", outcome_of(result, "cancel_campaign") if c["id"] == "flash-sale" else "-")
+        for c in seeded
+    ]
+
+
+SCENARIOS: list[Callable[[SandboxServer, Callable[[str, dict], harness.DagRunResult]], list[Row]]] = [
+    arsel,
+    suprsend,
+    periskope,
+    loop_comms,
+]
 
 
 def main() -> int:
@@ -90,11 +150,11 @@ def main() -> int:
 
     width = max(len(r.what) for r in rows)
     print("\nWhat the vendors (sandbox) report now:\n")
-    print(f"  {'vendor':<18} {'campaign':<{width}}  {'before':<10} {'after':<10} {'task outcome':<18} check")
+    print(f"  {'vendor':<18} {'campaign':<{width}}  {'before':<12} {'after':<12} {'task outcome':<18} check")
     for r in rows:
         check = "ok" if r.ok else "WRONG"
         expected = "" if r.should_cancel else " (must be left alone)"
-        print(f"  {r.vendor:<18} {r.what:<{width}}  {r.before:<10} {r.after:<10} {r.outcome:<18} {check}{expected}")
+        print(f"  {r.vendor:<18} {r.what:<{width}}  {r.before:<12} {r.after:<12} {r.outcome:<18} {check}{expected}")
     failed = [r for r in rows if not r.ok]
     print(f"\n{len(rows) - len(failed)}/{len(rows)} as expected in {time.monotonic() - started:.0f}s.")
     return 1 if failed else 0

@@ -6,8 +6,19 @@ from typing import Any
 
 from airflow_provider_cancel.exceptions import CampaignFinishedError, VendorAPIError
 from airflow_provider_cancel.hooks.base import CampaignVendorHook
-from airflow_provider_cancel.status import CampaignState, CampaignStatus, CancelOutcome, CancelResult, map_raw_status
-from airflow_provider_cancel.validation import InvalidCancelRequest, path_segment, require_choice, require_id
+from airflow_provider_cancel.status import (
+    CampaignState,
+    CampaignStatus,
+    CancelOutcome,
+    CancelResult,
+    map_raw_status,
+)
+from airflow_provider_cancel.validation import (
+    InvalidCancelRequest,
+    path_segment,
+    require_choice,
+    require_id,
+)
 
 ARSEL_CHANNELS = ("email", "sms")
 

@@ -10,7 +10,11 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_cancel.hooks.base import CampaignVendorHook
-from airflow_provider_cancel.status import CampaignStatus, CancelResult, is_target_reached
+from airflow_provider_cancel.status import (
+    CampaignStatus,
+    CancelResult,
+    is_target_reached,
+)
 from airflow_provider_cancel.waiting import (
     check_target_state,
     default_deferrable,
@@ -18,6 +22,9 @@ from airflow_provider_cancel.waiting import (
     fail_fast_on_client_errors,
     status_from_event,
 )
+
+#: XCom key of the cancel result while the operator is deferred.
+CANCEL_RESULT_XCOM_KEY = "cancel_result"
 
 
 class BaseCancelOperator(BaseOperator):
@@ -94,6 +101,7 @@ class BaseCancelOperator(BaseOperator):
         if is_target_reached(status, self.target_state):
             return self._with_status(result.to_dict(), status)
         if self.deferrable:
+            self._remember_result(context, result.to_dict())
             defer_until(
                 self,
                 hook_class=self.hook_class,
@@ -113,9 +121,23 @@ class BaseCancelOperator(BaseOperator):
             status = self.hook.get_status(**target)
         return self._with_status(result.to_dict(), status)
 
-    def execute_complete(self, context: Any, event: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    def execute_complete(
+        self, context: Any, event: dict[str, Any], result: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Resume after the trigger fired: fail on an error event, else return the cancel result with the final status."""
-        return self._with_status(result, status_from_event(event))
+        status = status_from_event(event)
+        if result is None:  # resumed with the event only (see _remember_result)
+            ti = context["ti"]
+            result = ti.xcom_pull(task_ids=self.task_id, key=CANCEL_RESULT_XCOM_KEY, map_indexes=ti.map_index)
+        return self._with_status(result or {}, status)
+
+    @staticmethod
+    def _remember_result(context: Any, result: dict[str, Any]) -> None:
+        # `airflow dags test` resumes a deferred task with {"event": ...} only, dropping the defer
+        # kwargs (the real triggerer keeps them); XCom survives a deferral, so keep the result there too.
+        push = getattr(context.get("ti"), "xcom_push", None)
+        if push is not None:
+            push(key=CANCEL_RESULT_XCOM_KEY, value=result)
 
     def _with_status(self, result: dict[str, Any], status: CampaignStatus) -> dict[str, Any]:
         self.log.info("Confirmed: %s", status.describe())

@@ -13,7 +13,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from airflow_provider_cancel.sandbox import arsel
+from airflow_provider_cancel.sandbox import arsel, loop_comms, periskope, suprsend
 from airflow_provider_cancel.sandbox.core import (
     STATUS_NAMES,
     Clock,
@@ -33,6 +33,9 @@ from airflow_provider_cancel.sandbox.core import (
 # The vendor registry: adding a vendor = a new module + one entry here.
 VENDORS: list[type[Vendor]] = [
     arsel.Arsel,
+    suprsend.SuprSend,
+    periskope.Periskope,
+    loop_comms.LoopComms,
 ]
 
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from airflow_provider_cancel.sandbox.core import HTTPError, Request, Response, Vendor, uuid7
+from airflow_provider_cancel.sandbox.core import (
+    HTTPError,
+    Request,
+    Response,
+    Vendor,
+    uuid7,
+)
 
 CHANNELS = ("email", "sms")
 STATUSES = ("draft", "scheduled", "queued", "sending", "paused", "sent", "failed", "cancelled", "archived")

@@ -63,6 +63,8 @@ def test_cancel_then_wait_defers_until_the_sandbox_reports_cancelled(sandbox, ru
     xcom = result.xcom("cancel_campaign")
     assert xcom["outcome"] == "cancelled" and xcom["final_status"]["raw_status"] == "cancelled"
     assert len(sandbox.admin("GET", "/arsel/state")["cancel_calls"]) == 1
+    posts = [r for r in sandbox.admin("GET", "/requests?vendor=arsel")["requests"] if r["method"] == "POST"]
+    assert len(posts) == 1  # resumed from the trigger in the same try: no task retry re-sent it
 
 
 def test_campaign_already_sent_fails_with_a_clear_message(sandbox, run_dag):

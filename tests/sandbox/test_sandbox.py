@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -402,7 +401,7 @@ def test_admin_validation(sb: SandboxServer) -> None:
     with pytest.raises(RuntimeError, match="400"):
         seed(sb, {"channel": "email", "id": "same"}, {"channel": "email", "id": "same"})
     assert seed(sb, {"channel": "email", "id": "fixed-id"})[0]["id"] == "fixed-id"
-    assert sb.admin("GET", "/health")["vendors"] == ["arsel"]
+    assert "arsel" in sb.admin("GET", "/health")["vendors"]  # other vendors register too
 
 
 def test_concurrency_and_keep_alive(sb: SandboxServer) -> None:

@@ -6,8 +6,8 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-
 from airflow.sdk.exceptions import AirflowException, TaskDeferred
+
 from airflow_provider_cancel.exceptions import CampaignFinishedError, VendorAPIError
 from airflow_provider_cancel.hooks.arsel import ArselHook
 from airflow_provider_cancel.operators.arsel import ArselCancelCampaignOperator

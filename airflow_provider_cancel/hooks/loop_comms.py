@@ -1,0 +1,295 @@
+"""Loop Health comms admin campaigns: cancel and status. Facts: shared/vendor-apis.md section 3.
+
+The comms service has a cancel (``POST /v1/admin/campaigns/{id}/cancel``) and a send history
+(``GET /v1/admin/campaigns/{id}/history``) but no GET for a campaign. A campaign's status is
+therefore read from two facts: what the cancel answered (``status``, ``cancelled_at``) and whether
+any send is still running (a send without ``completed_at``). Statuses are free strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider_cancel.exceptions import CampaignFinishedError, VendorAPIError
+from airflow_provider_cancel.hooks.base import CampaignVendorHook
+from airflow_provider_cancel.status import (
+    CampaignState,
+    CampaignStatus,
+    CancelOutcome,
+    CancelResult,
+    map_raw_status,
+)
+from airflow_provider_cancel.validation import path_segment, require_id
+
+# Campaign words: the sibling messaging service's enum (comms publishes none), plus likely variants.
+LOOP_CAMPAIGN_STATES: dict[str | None, CampaignState] = {
+    "draft": CampaignState.DRAFT,
+    "scheduled": CampaignState.SCHEDULED,
+    "sending": CampaignState.ACTIVE,
+    "sent": CampaignState.COMPLETED,
+    "cancelled": CampaignState.CANCELLED,
+    "canceled": CampaignState.CANCELLED,
+    "failed": CampaignState.FAILED,
+}
+# Send words are undocumented; ``completed_at`` decides whether a send is still running, the word
+# only says how a finished send ended.
+LOOP_SEND_STATES: dict[str | None, CampaignState] = {
+    "queued": CampaignState.ACTIVE,
+    "pending": CampaignState.ACTIVE,
+    "sending": CampaignState.ACTIVE,
+    "processing": CampaignState.ACTIVE,
+    "in_progress": CampaignState.ACTIVE,
+    "sent": CampaignState.COMPLETED,
+    "completed": CampaignState.COMPLETED,
+    "complete": CampaignState.COMPLETED,
+    "done": CampaignState.COMPLETED,
+    "delivered": CampaignState.COMPLETED,
+    "cancelled": CampaignState.CANCELLED,
+    "canceled": CampaignState.CANCELLED,
+    "stopped": CampaignState.CANCELLED,
+    "aborted": CampaignState.CANCELLED,
+    "failed": CampaignState.FAILED,
+    "error": CampaignState.FAILED,
+}
+# A 4xx on cancel (none is documented) counts as evidence only when its text says which end state.
+_SAYS_CANCELLED = re.compile(r"\b(?:already|is|was|been)[ _-]?cancel+ed\b", re.IGNORECASE)
+_SAYS_SENT = re.compile(r"\b(?:already|is|was|been)[ _-]?(?:sent|completed|finished|delivered)\b", re.IGNORECASE)
+REFUSAL_STATUS_CODES = frozenset({400, 409, 412, 422})
+# A cancelled_at this much older than our request means someone (an earlier try) cancelled it before.
+CLOCK_SKEW_TOLERANCE_S = 10.0
+
+
+def parse_timestamp(value: Any) -> dt.datetime | None:
+    """Parse an ISO 8601 timestamp (``Z`` or offset; naive means UTC); ``None`` if absent or unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def is_cancelled(status: Any, cancelled_at: Any) -> bool:
+    """The issue's rule: status ``cancelled`` (any case) or a non-null ``cancelled_at``."""
+    return map_raw_status(status, LOOP_CAMPAIGN_STATES) is CampaignState.CANCELLED or bool(cancelled_at)
+
+
+def classify_history(
+    campaign_id: str, sends: list[dict[str, Any]], cancel_status: str | None = None, cancelled_at: str | None = None
+) -> CampaignStatus:
+    """
+    Combine the cancel response's facts (if known) with one history read.
+
+    With facts saying cancelled: ``CANCELLED`` once every send has ``completed_at``, ``ACTIVE`` while
+    one is still running. Without them, history alone tells running (``ACTIVE``), stopped by a
+    cancel (a finished send whose status is cancelled-like), sent (``COMPLETED``) or failed; a
+    campaign with no sends at all is ``UNKNOWN``: draft, scheduled and cancelled-before-sending look
+    the same in history.
+    """
+    running = [s for s in sends if not s.get("completed_at")]
+    words = [s.get("status") for s in sends]
+    extra = {
+        "sends": len(sends),
+        "running_send_ids": [s.get("id") for s in running],
+        "recipients": sum(int(s.get("total_recipients") or 0) for s in sends),
+        "delivered": sum(int(s.get("sent") or 0) for s in sends),
+        "cancelled_at": cancelled_at,
+    }
+    target = {"campaign_id": campaign_id}
+
+    def status(state: CampaignState, raw: Any, detail: str) -> CampaignStatus:
+        return CampaignStatus("loop_comms", target, state, raw, detail, extra)
+
+    progress = f"{extra['delivered']}/{extra['recipients']} recipients delivered"
+    if is_cancelled(cancel_status, cancelled_at):
+        if running:
+            detail = f"cancelled, but {len(running)} send(s) still running ({progress})"
+            return status(CampaignState.ACTIVE, cancel_status, detail)
+        detail = f"cancelled at {cancelled_at}; no send running ({progress})"
+        return status(CampaignState.CANCELLED, cancel_status, detail)
+    if running:
+        return status(CampaignState.ACTIVE, running[-1].get("status"), f"{len(running)} send(s) running ({progress})")
+    if not sends:
+        return status(CampaignState.UNKNOWN, cancel_status, "no sends in history: draft, scheduled or cancelled "
+                      "before sending cannot be told apart without the cancel response")
+    ends = [map_raw_status(w, LOOP_SEND_STATES) for w in words]
+    for end in (CampaignState.CANCELLED, CampaignState.COMPLETED, CampaignState.FAILED):
+        if end in ends:
+            return status(end, words[ends.index(end)], f"all {len(sends)} send(s) finished ({progress})")
+    return status(CampaignState.UNKNOWN, words[-1], f"all sends finished with unrecognised status ({progress})")
+
+
+class LoopCommsHook(CampaignVendorHook):
+    """
+    Hook for Loop Health comms admin campaigns (``loop_comms`` connection type).
+
+    Connection: Base URL in *host* (default ``https://comms.platform.loop.health``), access token
+    (``lph_at_...``, sent as ``Authorization: Bearer``) in *password*; extras ``timeout``,
+    ``connect_timeout``. A token without the needed scope gets 403 ``insufficient_scope``.
+    ``test_connection`` reads the (empty) history of a probe campaign id.
+
+    :param loop_comms_conn_id: Airflow connection id (default ``loop_comms_default``).
+    """
+
+    vendor = "loop_comms"
+    conn_name_attr = "loop_comms_conn_id"
+    default_conn_name = "loop_comms_default"
+    conn_type = "loop_comms"
+    hook_name = "Loop Health comms"
+    default_base_url = "https://comms.platform.loop.health"
+    password_label = "Access token"
+    test_connection_path = "/v1/admin/campaigns/airflow-connection-test/history"
+
+    def __init__(self, loop_comms_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(loop_comms_conn_id, **kwargs)
+
+    @staticmethod
+    def _campaign_path(campaign_id: Any) -> str:
+        return f"/v1/admin/campaigns/{path_segment(require_id('campaign_id', campaign_id))}"
+
+    def get_history(self, campaign_id: str) -> list[dict[str, Any]]:
+        """Return the campaign's sends (``GET /v1/admin/campaigns/{id}/history``)."""
+        body = self.request("GET", f"{self._campaign_path(campaign_id)}/history")
+        sends = _sends(body)
+        if sends is None:
+            raise AirflowException(f"Loop comms history of {campaign_id} is not {{sends: [...]}}: {body!r:.200}")
+        return sends
+
+    def cancel_campaign(self, campaign_id: str) -> CancelResult:
+        """
+        Cancel one campaign; safe to repeat, so 5xx answers are retried (``idempotent=True``).
+
+        200: cancelled (``status`` cancelled or ``cancelled_at`` set) is ``cancelled``, or
+        ``already_cancelled`` when ``cancelled_at`` predates this call; a ``sent``/``failed``
+        campaign raises :class:`CampaignFinishedError`. A 400/409/412/422 (undocumented) is judged
+        from evidence: a campaign in the error body, then its wording ("already cancelled",
+        "already sent"), then the send history; with none it is re-raised.
+        """
+        path = f"{self._campaign_path(campaign_id)}/cancel"
+        target = {"campaign_id": str(campaign_id).strip()}
+        requested_at = dt.datetime.now(dt.timezone.utc)
+        try:
+            body = self.request("POST", path, idempotent=True)
+        except VendorAPIError as exc:
+            if exc.status_code in REFUSAL_STATUS_CODES:
+                return self._judge_refusal(exc, target)
+            if exc.status_code is None or exc.status_code >= 500:
+                raise VendorAPIError(
+                    self.vendor, exc.status_code, f"{exc.message} (the cancel may or may not have taken effect; "
+                    "running the task again is safe)", code=exc.code, method="POST", path=path, body=exc.body,
+                    reached_server=exc.reached_server,
+                ) from None
+            raise
+        campaign = _campaign(body)
+        if campaign is None:
+            raise AirflowException(
+                f"Loop comms cancel of {target['campaign_id']} answered 200 without a campaign: {body!r:.200}"
+            )
+        return self._judge_campaign(campaign, target, requested_at)
+
+    def _judge_campaign(
+        self, campaign: dict[str, Any], target: dict[str, Any], requested_at: dt.datetime | None
+    ) -> CancelResult:
+        raw, cancelled_at = campaign.get("status"), campaign.get("cancelled_at")
+        detail = {"campaign_status": raw, "cancelled_at": cancelled_at, "sent_at": campaign.get("sent_at")}
+        if is_cancelled(raw, cancelled_at):
+            when = parse_timestamp(cancelled_at)
+            before = requested_at is None or (
+                when is not None and when < requested_at - dt.timedelta(seconds=CLOCK_SKEW_TOLERANCE_S)
+            )
+            outcome = CancelOutcome.ALREADY_CANCELLED if before else CancelOutcome.CANCELLED
+            return CancelResult(self.vendor, target, outcome, raw, detail)
+        state = map_raw_status(raw, LOOP_CAMPAIGN_STATES)
+        if state in (CampaignState.COMPLETED, CampaignState.FAILED):
+            raise CampaignFinishedError(
+                f"Loop comms campaign {target['campaign_id']} had already finished with status {raw!r} "
+                f"(sent_at {campaign.get('sent_at')}) before the cancel; nothing was cancelled."
+            )
+        raise AirflowException(
+            f"Loop comms answered the cancel of {target['campaign_id']} with status {raw!r} and no cancelled_at: "
+            "it was not cancelled."
+        )
+
+    def _judge_refusal(self, exc: VendorAPIError, target: dict[str, Any]) -> CancelResult:
+        campaign = exc.body.get("campaign") if isinstance(exc.body, dict) else None
+        if isinstance(campaign, dict):  # a refusal that shows the campaign (Courier-style) settles it
+            return self._judge_campaign(campaign, target, requested_at=None)
+        words = f"{exc.code or ''} {exc.message}"
+        if _SAYS_SENT.search(words):
+            raise CampaignFinishedError(
+                f"Loop comms campaign {target['campaign_id']} had already been sent; nothing was cancelled "
+                f"(HTTP {exc.status_code}: {exc.message})."
+            ) from None
+        if _SAYS_CANCELLED.search(words):
+            return CancelResult(self.vendor, target, CancelOutcome.ALREADY_CANCELLED, None, {"refusal": exc.message})
+        history = classify_history(target["campaign_id"], self.get_history(target["campaign_id"]))
+        if history.state is CampaignState.CANCELLED:
+            return CancelResult(self.vendor, target, CancelOutcome.ALREADY_CANCELLED, None, {"refusal": exc.message})
+        if history.state in (CampaignState.COMPLETED, CampaignState.FAILED):
+            raise CampaignFinishedError(
+                f"Loop comms campaign {target['campaign_id']} refused the cancel (HTTP {exc.status_code}: "
+                f"{exc.message}) and its history shows it finished: {history.detail}."
+            ) from None
+        raise VendorAPIError(
+            self.vendor, exc.status_code, f"{exc.message} (history: {history.detail})",
+            code=exc.code, method="POST", path=exc.path, body=exc.body,
+        ) from None
+
+    @staticmethod
+    def status_target_for(result: CancelResult) -> dict[str, Any]:
+        """
+        What to wait on after a cancel: the campaign plus the cancel's facts (JSON primitives only).
+
+        A refusal judged "already cancelled" from its wording carries no campaign, so its fact is
+        the outcome itself; without it history alone could not tell a campaign cancelled before
+        any send from a draft.
+        """
+        cancelled = result.outcome in (CancelOutcome.CANCELLED, CancelOutcome.ALREADY_CANCELLED)
+        return {
+            "campaign_id": result.target["campaign_id"],
+            "cancel_status": result.vendor_status or ("cancelled" if cancelled else None),
+            "cancelled_at": result.detail.get("cancelled_at"),
+        }
+
+    def status_request(
+        self, campaign_id: str, cancel_status: str | None = None, cancelled_at: str | None = None
+    ) -> tuple[str, dict[str, Any] | None]:
+        return f"{self._campaign_path(campaign_id)}/history", None
+
+    def parse_status(
+        self,
+        body: Any,
+        error: VendorAPIError | None,
+        campaign_id: str,
+        cancel_status: str | None = None,
+        cancelled_at: str | None = None,
+    ) -> CampaignStatus:
+        if error is not None:
+            raise error  # no status-bearing error: a 404 means a wrong id or base URL
+        sends = _sends(body)
+        if sends is None:
+            return CampaignStatus(self.vendor, {"campaign_id": campaign_id}, CampaignState.UNKNOWN,
+                                  detail=f"unexpected history body: {body!r:.200}")
+        return classify_history(campaign_id, sends, cancel_status, cancelled_at)
+
+
+def _campaign(body: Any) -> dict[str, Any] | None:
+    """The campaign object of a cancel answer: documented ``{campaign: {...}}``, or a bare campaign."""
+    if not isinstance(body, dict):
+        return None
+    if isinstance(body.get("campaign"), dict):
+        return body["campaign"]
+    return body if isinstance(body.get("status"), str) or "cancelled_at" in body else None
+
+
+def _sends(body: Any) -> list[dict[str, Any]] | None:
+    """The sends of a history answer: documented ``{sends: [...]}``, or a bare list."""
+    sends = body.get("sends") if isinstance(body, dict) else body
+    if isinstance(sends, list) and all(isinstance(s, dict) for s in sends):
+        return sends
+    return None

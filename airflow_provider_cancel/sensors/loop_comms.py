@@ -1,0 +1,66 @@
+"""Wait until a Loop Health comms campaign is cancelled and none of its sends is still running."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_cancel.hooks.loop_comms import LoopCommsHook
+from airflow_provider_cancel.sensors.base import BaseCampaignStatusSensor
+from airflow_provider_cancel.validation import require_id
+
+# A template that pulled a missing XCom value renders as one of these.
+_NULL_TEXT = frozenset({"", "none", "null"})
+
+
+def _optional(value: Any) -> str | None:
+    text = None if value is None else str(value).strip()
+    return None if text is None or text.lower() in _NULL_TEXT else text
+
+
+class LoopCommsCampaignStatusSensor(BaseCampaignStatusSensor):
+    """
+    Wait until a Loop Health comms campaign is cancelled (or, with ``target_state="terminal"``, finished).
+
+    Comms has no GET for a campaign, so this polls ``GET /v1/admin/campaigns/{id}/history`` and
+    combines it with what the cancel answered:
+
+    * **With the cancel's facts** (``cancel_status`` and/or ``cancelled_at``, e.g. from the cancel
+      task's XCom): cancelled once every send has ``completed_at``; waiting while one still runs.
+    * **Without them**, history alone can tell: a send running (waiting), a send stopped by a
+      cancel (its status is cancelled-like: success), every send finished normally (the campaign was
+      sent: fails at once when waiting for ``cancelled``). It *cannot* tell a campaign cancelled
+      before any send from a draft or scheduled one (no sends either way): that is ``unknown``
+      and the sensor waits until its timeout.
+
+    :param campaign_id: The comms campaign id (templated).
+    :param cancel_status: The ``status`` the cancel answered (templated; optional).
+    :param cancelled_at: The ``cancelled_at`` the cancel answered (templated; optional). Rendered
+        ``None``/``null``/empty values count as absent.
+    :param loop_comms_conn_id: Airflow connection id (default ``loop_comms_default``).
+    :param kwargs: See :class:`~airflow_provider_cancel.sensors.base.BaseCampaignStatusSensor`.
+    """
+
+    hook_class = LoopCommsHook
+    template_fields = ("campaign_id", "cancel_status", "cancelled_at")
+
+    def __init__(
+        self,
+        *,
+        campaign_id: str,
+        cancel_status: str | None = None,
+        cancelled_at: str | None = None,
+        loop_comms_conn_id: str = LoopCommsHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=loop_comms_conn_id, **kwargs)
+        self.campaign_id = campaign_id
+        self.cancel_status = cancel_status
+        self.cancelled_at = cancelled_at
+        self.loop_comms_conn_id = loop_comms_conn_id
+
+    def status_target(self) -> dict[str, Any]:
+        return {
+            "campaign_id": require_id("campaign_id", self.campaign_id),
+            "cancel_status": _optional(self.cancel_status),
+            "cancelled_at": _optional(self.cancelled_at),
+        }

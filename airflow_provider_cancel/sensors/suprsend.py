@@ -1,0 +1,107 @@
+"""Wait until SuprSend executions stop producing messages (SuprSend has no execution status API)."""
+
+from __future__ import annotations
+
+import ast
+import json
+from typing import Any
+
+from airflow.sdk import PokeReturnValue
+from airflow.sdk.exceptions import AirflowSkipException
+
+from airflow_provider_cancel.hooks.suprsend import (
+    DEFAULT_SETTLE_SECONDS,
+    SuprSendHook,
+    iso,
+    parse_time,
+)
+from airflow_provider_cancel.sensors.base import BaseCampaignStatusSensor
+from airflow_provider_cancel.validation import InvalidCancelRequest
+
+
+def parse_execution_ids(value: Any) -> list[str]:
+    """
+    Execution ids from a list, one id, or a rendered template: a JSON list or the ``['a', 'b']``
+    that ``{{ ti.xcom_pull(...) }}`` renders a Python list as.
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.startswith("["):
+            return [text] if text else []
+        try:
+            value = json.loads(text)
+        except ValueError:
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                raise InvalidCancelRequest(f"execution_ids is not a readable list: {text[:100]!r}") from None
+    if not isinstance(value, (list, tuple)):
+        raise InvalidCancelRequest(f"execution_ids must be a list of strings (got {type(value).__name__}).")
+    ids = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, (str, int)) or not str(item).strip():
+            raise InvalidCancelRequest(f"execution_ids must hold non-empty strings (got {item!r}).")
+        ids.append(str(item).strip())
+    return ids
+
+
+class SuprSendExecutionStatusSensor(BaseCampaignStatusSensor):
+    """
+    Wait until SuprSend workflow/broadcast executions have settled: no message created for them
+    during a whole ``settle_seconds`` window.
+
+    SuprSend has no API that reports an execution's state, so each poke (or trigger poll) reads
+    ``GET /v1/message/?execution_id=<id>&created_at_gte=<since>&limit=1`` per execution. An
+    execution is settled, and reported ``cancelled``, once ``settle_seconds`` have passed since
+    ``since`` and since its newest message created after ``since``. Messages that keep appearing
+    keep it waiting (the sensor's ``timeout`` then fails it). An empty id list skips the task:
+    there is nothing to watch (for example the cancel matched nothing).
+
+    :param execution_ids: One execution id or a list (templated; a rendered list such as
+        ``{{ ti.xcom_pull('cancel')['detail']['execution_ids'] }}`` is accepted).
+    :param since: ISO 8601 time from which messages count (templated), normally the cancel's
+        ``detail.cancelled_at``. Defaults to the DAG run's start, which stays the same across pokes.
+    :param settle_seconds: Quiet time needed per execution (templated).
+    :param suprsend_conn_id: Airflow connection id (default ``suprsend_default``).
+    :param kwargs: See :class:`~airflow_provider_cancel.sensors.base.BaseCampaignStatusSensor`.
+    """
+
+    hook_class = SuprSendHook
+    template_fields = ("execution_ids", "since", "settle_seconds")
+
+    def __init__(
+        self,
+        *,
+        execution_ids: list[str] | str,
+        since: str | None = None,
+        settle_seconds: float | str = DEFAULT_SETTLE_SECONDS,
+        suprsend_conn_id: str = SuprSendHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=suprsend_conn_id, **kwargs)
+        self.execution_ids = execution_ids
+        self.since = since
+        self.settle_seconds = settle_seconds
+        self.suprsend_conn_id = suprsend_conn_id
+        self._run_start: str | None = None
+
+    def poke(self, context: Any) -> PokeReturnValue:
+        dag_run = context.get("dag_run")
+        start = getattr(dag_run, "start_date", None)
+        self._run_start = iso(start) if start is not None else None
+        return super().poke(context)
+
+    def status_target(self) -> dict[str, Any]:
+        ids = parse_execution_ids(self.execution_ids)
+        if not ids:
+            raise AirflowSkipException("No SuprSend execution ids to watch (the cancel matched nothing).")
+        since = self.since if self.since not in (None, "") else self._run_start
+        if parse_time(since) is None:
+            raise InvalidCancelRequest(f"since must be an ISO 8601 time (got {since!r}).")
+        try:
+            settle_seconds = float(self.settle_seconds)
+        except (TypeError, ValueError):
+            raise InvalidCancelRequest(f"settle_seconds must be a number (got {self.settle_seconds!r}).") from None
+        return {"execution_ids": ids, "since": since, "settle_seconds": settle_seconds}

@@ -1,0 +1,123 @@
+"""What an admin must see in the Airflow 3 "Add Connection" form, per vendor, written out by hand.
+
+Deliberately not derived from ``get_provider_info()``: these tables are the specification the
+metadata is checked against (by ``HookMetaService`` in-process and in a real browser).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+
+import harness  # noqa: E402
+
+# Standard fields that mean nothing to these REST APIs and must not be shown.
+HIDDEN_STANDARD_FIELDS = frozenset({"url_schema", "port", "login"})
+
+
+@dataclass(frozen=True)
+class ExtraField:
+    """One vendor setting in the form's "Extra Fields" section."""
+
+    label: str
+    type: str | list[str]
+    default: Any = None
+    enum: list[Any] | None = None
+    format: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+TIMEOUT_FIELDS = {
+    "timeout": ExtraField("Read timeout (seconds)", ["number", "null"], 30, minimum=1, maximum=600),
+    "connect_timeout": ExtraField("Connect timeout (seconds)", ["number", "null"], 10, minimum=1, maximum=120),
+}
+
+
+@dataclass(frozen=True)
+class ExpectedForm:
+    """The connection form of one vendor, and how the browser test fills it for the sandbox."""
+
+    conn_type: str
+    hook_name: str
+    hook_class_name: str
+    base_url: str
+    key_label: str
+    key_placeholder: str
+    extra_fields: dict[str, ExtraField]
+    # What the browser test types into the vendor's own fields (label -> value) and expects stored.
+    fill_extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sandbox_prefix(self) -> str:
+        return next(prefix for vendor, _, prefix, _ in harness.VENDOR_CONNECTIONS if vendor == self.conn_type)
+
+    @property
+    def sandbox_vendor(self) -> str:
+        """The sandbox's name for the vendor: the first segment of its path prefix."""
+        return self.sandbox_prefix.split("/")[1]
+
+    @property
+    def sandbox_key(self) -> str:
+        return harness.SANDBOX_KEYS[self.conn_type]
+
+    @property
+    def sandbox_extras(self) -> dict[str, Any]:
+        return next(extra for vendor, _, _, extra in harness.VENDOR_CONNECTIONS if vendor == self.conn_type)
+
+
+FORMS: dict[str, ExpectedForm] = {
+    "arsel": ExpectedForm(
+        conn_type="arsel",
+        hook_name="Arsel",
+        hook_class_name="airflow_provider_cancel.hooks.arsel.ArselHook",
+        base_url="https://api.arsel.sa/v1",
+        key_label="API key",
+        key_placeholder="be_... (Arsel API key)",
+        extra_fields={
+            "default_channel": ExtraField("Default channel", "string", "email", enum=["email", "sms"]),
+            **TIMEOUT_FIELDS,
+        },
+        fill_extras={"default_channel": "sms"},
+    ),
+    "suprsend": ExpectedForm(
+        conn_type="suprsend",
+        hook_name="SuprSend",
+        hook_class_name="airflow_provider_cancel.hooks.suprsend.SuprSendHook",
+        base_url="https://hub.suprsend.com",
+        key_label="API key",
+        key_placeholder="Your SuprSend API key",
+        extra_fields=dict(TIMEOUT_FIELDS),
+    ),
+    "periskope": ExpectedForm(
+        conn_type="periskope",
+        hook_name="Periskope",
+        hook_class_name="airflow_provider_cancel.hooks.periskope.PeriskopeHook",
+        base_url="https://api.periskope.app/v1",
+        key_label="API key",
+        key_placeholder="Periskope API key (console: Settings > API)",
+        extra_fields={"phone": ExtraField("Org phone (x-phone)", ["string", "null"]), **TIMEOUT_FIELDS},
+        fill_extras={"phone": harness.SANDBOX_PERISKOPE_PHONE},
+    ),
+    "loop_comms": ExpectedForm(
+        conn_type="loop_comms",
+        hook_name="Loop Health comms",
+        hook_class_name="airflow_provider_cancel.hooks.loop_comms.LoopCommsHook",
+        base_url="https://comms.platform.loop.health",
+        key_label="Access token",
+        key_placeholder="lph_at_... (Loop Health access token)",
+        extra_fields=dict(TIMEOUT_FIELDS),
+    ),
+}
+VENDORS = list(FORMS)
+
+
+def hook_meta() -> dict[str, dict[str, Any]]:
+    """What Airflow's UI service (``GET /ui/connections/hook_meta``) answers, per connection type."""
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    return {m.connection_type: m.model_dump(mode="json") for m in HookMetaService.hook_meta_data()}
