@@ -23,6 +23,7 @@ from airflow_provider_cancel.status import (
     CancelResult,
     map_raw_status,
 )
+from airflow_provider_cancel.timeutil import parse_time
 from airflow_provider_cancel.validation import path_segment, require_id
 
 # Campaign words: the sibling messaging service's enum (comms publishes none), plus likely variants.
@@ -61,17 +62,6 @@ _SAYS_SENT = re.compile(r"\b(?:already|is|was|been)[ _-]?(?:sent|completed|finis
 REFUSAL_STATUS_CODES = frozenset({400, 409, 412, 422})
 # A cancelled_at this much older than our request means someone (an earlier try) cancelled it before.
 CLOCK_SKEW_TOLERANCE_S = 10.0
-
-
-def parse_timestamp(value: Any) -> dt.datetime | None:
-    """Parse an ISO 8601 timestamp (``Z`` or offset; naive means UTC); ``None`` if absent or unreadable."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def is_cancelled(status: Any, cancelled_at: Any) -> bool:
@@ -198,7 +188,7 @@ class LoopCommsHook(CampaignVendorHook):
         raw, cancelled_at = campaign.get("status"), campaign.get("cancelled_at")
         detail = {"campaign_status": raw, "cancelled_at": cancelled_at, "sent_at": campaign.get("sent_at")}
         if is_cancelled(raw, cancelled_at):
-            when = parse_timestamp(cancelled_at)
+            when = parse_time(cancelled_at)
             before = requested_at is None or (
                 when is not None and when < requested_at - dt.timedelta(seconds=CLOCK_SKEW_TOLERANCE_S)
             )

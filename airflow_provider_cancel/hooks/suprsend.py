@@ -25,6 +25,7 @@ from airflow_provider_cancel.status import (
     CancelOutcome,
     CancelResult,
 )
+from airflow_provider_cancel.timeutil import iso, parse_time, utc_now
 from airflow_provider_cancel.validation import InvalidCancelRequest
 
 WORKFLOW = "workflow"
@@ -173,31 +174,6 @@ def require_broad_opt_in(filters: CancelFilters, allow_broad_match: bool) -> Non
 
 
 # ---------------------------------------------------------------------------- settle logic
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def iso(moment: dt.datetime) -> str:
-    """UTC ISO 8601 with milliseconds and a ``Z``."""
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_time(value: Any) -> dt.datetime | None:
-    """Parse an ISO 8601 string (``Z``, offset or naive UTC) or Unix seconds/milliseconds; ``None`` if not a time."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        seconds = value / 1000 if value > 1e12 else value
-        return dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
-
-
 def floor_second(moment: dt.datetime) -> str:
     """The ``created_at_gte`` value: SuprSend compares whole seconds, so round down to stay inclusive."""
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

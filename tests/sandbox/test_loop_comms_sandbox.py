@@ -20,12 +20,6 @@ SEND_KEYS = {"id", "campaign_id", "brand_id", "status", "total_recipients", "sen
              "completed_at", "created_by", "created_at"}
 
 
-@pytest.fixture(scope="module")
-def server() -> Any:
-    with SandboxServer() as sb:
-        yield sb
-
-
 @pytest.fixture()
 def sb(server: SandboxServer) -> SandboxServer:
     server.admin("POST", "/reset")
@@ -33,10 +27,8 @@ def sb(server: SandboxServer) -> SandboxServer:
 
 
 @pytest.fixture()
-def api() -> Any:
-    with requests.Session() as s:
-        s.headers.update(AUTH)
-        yield s
+def api(bearer_session: Any) -> Any:
+    return bearer_session(TOKEN)
 
 
 def seed(sb: SandboxServer, *campaigns: dict[str, Any], **extra: Any) -> list[dict[str, Any]]:

@@ -21,12 +21,6 @@ STATUS_FIELDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def server() -> Any:
-    with SandboxServer() as sb:
-        yield sb
-
-
 @pytest.fixture()
 def sb(server: SandboxServer) -> SandboxServer:
     server.admin("POST", "/reset")
@@ -35,10 +29,8 @@ def sb(server: SandboxServer) -> SandboxServer:
 
 
 @pytest.fixture()
-def api() -> Any:
-    with requests.Session() as s:
-        s.headers.update(AUTH)
-        yield s
+def api(bearer_session: Any) -> Any:
+    return bearer_session(KEY)
 
 
 def seed(sb: SandboxServer, *broadcasts: dict[str, Any], **extra: Any) -> list[dict[str, Any]]:

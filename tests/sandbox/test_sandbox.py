@@ -26,12 +26,6 @@ NOT_CANCELLABLE = {"status_code": 400, "name": "bad_request",
                    "message": "Campaign cannot be cancelled in its current status"}
 
 
-@pytest.fixture(scope="module")
-def server() -> Any:
-    with SandboxServer() as sb:
-        yield sb
-
-
 @pytest.fixture()
 def sb(server: SandboxServer) -> SandboxServer:
     """Fresh state per test; rate limiting off so tests can fire freely (one test turns it on)."""
@@ -41,10 +35,8 @@ def sb(server: SandboxServer) -> SandboxServer:
 
 
 @pytest.fixture()
-def api() -> Any:
-    with requests.Session() as s:
-        s.headers.update(AUTH)
-        yield s
+def api(bearer_session: Any) -> Any:
+    return bearer_session(KEY)
 
 
 def seed(sb: SandboxServer, *campaigns: dict[str, Any]) -> list[dict[str, Any]]:

@@ -16,12 +16,6 @@ WF_400 = {"code": 400, "message": "at least one filter is required: execution_id
 BC_400 = {"code": 400, "message": "at least one filter is required: execution_id, list_id, idempotency_key"}
 
 
-@pytest.fixture(scope="module")
-def server() -> Any:
-    with SandboxServer() as sb:
-        yield sb
-
-
 @pytest.fixture()
 def sb(server: SandboxServer) -> SandboxServer:
     server.admin("POST", "/reset")

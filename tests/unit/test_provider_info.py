@@ -67,3 +67,21 @@ def test_listed_modules_import(key):
     for item in INFO[key]:
         for module in item["python-modules"]:
             importlib.import_module(module)
+
+
+def test_airflow_cli_lists_the_provider_and_every_connection_type(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path)}
+    providers = subprocess.run([airflow, "providers", "list"], env=env, capture_output=True, text=True, timeout=120)
+    assert providers.returncode == 0, providers.stderr
+    assert "airflow-provider-cancel" in providers.stdout
+    hooks = subprocess.run([airflow, "providers", "hooks"], env=env, capture_output=True, text=True, timeout=120)
+    assert hooks.returncode == 0, hooks.stderr
+    for entry in INFO["connection-types"]:
+        line = next((ln for ln in hooks.stdout.splitlines() if ln.startswith(entry["connection-type"] + " ")), "")
+        assert entry["hook-class-name"] in line and entry["hook-name"] in line, hooks.stdout
