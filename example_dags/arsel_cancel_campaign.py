@@ -44,14 +44,16 @@ with DAG(
         retry_delay=timedelta(seconds=10),  # a kill switch retries fast
     )
 
-    # A separate, read-only confirmation, for runbooks that want the check as its own task.
+    # A separate, read-only confirmation, for runbooks that want the check as its own task. Shown in
+    # classic poke mode (it holds a worker slot while it waits); deferrable=True frees the slot.
     confirm = ArselCampaignStatusSensor(
         task_id="confirm_cancelled",
         campaign_id="{{ params.campaign_id }}",
         channel="{{ params.channel }}",
         arsel_conn_id="arsel_default",
         target_state="cancelled",
-        deferrable=True,
+        deferrable=False,
+        mode="poke",
         poke_interval=2,
         timeout=300,
     )
