@@ -47,7 +47,9 @@ class VendorAPIError(AirflowException):
         reached_server: bool = True,
     ) -> None:
         self.vendor = vendor
-        self.status_code = status_code
+        # Shadows AirflowException.status_code (an HTTP status for Airflow's own API errors) on purpose:
+        # here it is the vendor's HTTP status, or None when no response arrived.
+        self.status_code = status_code  # type: ignore[assignment]
         self.message = excerpt(message)
         self.code = code
         self.retry_after = retry_after

@@ -72,6 +72,30 @@ def status_from_event(event: dict[str, Any] | None) -> CampaignStatus:
     raise AirflowException(message)
 
 
+def is_automatic_retry(context: Any, retries: int) -> bool:
+    """
+    Whether this try is an automatic retry, as opposed to the first try of a run or of a clear.
+
+    Clearing a task sets ``max_tries = try_number + retries``, so the first try after a clear is
+    ``max_tries - retries + 1``, the same formula Airflow uses to find a sensor's first try.
+    """
+    ti = context["ti"]
+    try_number = int(getattr(ti, "try_number", 1) or 1)
+    max_tries = getattr(ti, "max_tries", None)
+    if not isinstance(max_tries, int):
+        return try_number > 1
+    return try_number > max(1, max_tries - (retries or 0) + 1)
+
+
+def clear_generation(context: Any, retries: int) -> int:
+    """Which manual clear this try belongs to (0 = the run's first tries); automatic retries share it."""
+    ti = context["ti"]
+    max_tries = getattr(ti, "max_tries", None)
+    if not isinstance(max_tries, int):
+        return 0
+    return max(0, max_tries - (retries or 0))
+
+
 def stable_request_key(context: Any, *parts: Any) -> str:
     """
     An idempotency key that is the same for every try of one task instance and target.

@@ -20,6 +20,7 @@ from airflow_provider_cancel.hooks.suprsend import (
 from airflow_provider_cancel.operators.base import BaseCancelOperator
 from airflow_provider_cancel.status import CancelOutcome, CancelResult
 from airflow_provider_cancel.validation import InvalidCancelRequest
+from airflow_provider_cancel.waiting import is_automatic_retry
 
 
 class BroadCancelRetryRefused(AirflowFailException):
@@ -36,21 +37,6 @@ def parse_flag(name: str, value: Any) -> bool:
     if text in ("false", "0", "no", "", "none"):
         return False
     raise InvalidCancelRequest(f"{name} must be true or false (got {value!r}); nothing was sent to SuprSend.")
-
-
-def is_automatic_retry(context: Any, retries: int) -> bool:
-    """
-    Whether this try is an automatic retry, as opposed to the first try of a run or of a clear.
-
-    Clearing a task sets ``max_tries = try_number + retries``, so the first try after a clear is
-    ``max_tries - retries + 1``, the same formula Airflow uses to find a sensor's first try.
-    """
-    ti = context["ti"]
-    try_number = int(getattr(ti, "try_number", 1) or 1)
-    max_tries = getattr(ti, "max_tries", None)
-    if not isinstance(max_tries, int):
-        return try_number > 1
-    return try_number > max(1, max_tries - (retries or 0) + 1)
 
 
 class _SuprSendCancelRunsOperator(BaseCancelOperator):
