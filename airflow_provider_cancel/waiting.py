@@ -60,7 +60,7 @@ def defer_until(
 
 def status_from_event(event: dict[str, Any] | None) -> CampaignStatus:
     """Validate a trigger event and return its status; raise with the trigger's message on error."""
-    if not isinstance(event, dict) or event.get("status") not in ("success", "error", "timeout"):
+    if not isinstance(event, dict) or event.get("status") not in ("success", "error"):
         raise AirflowException(f"Unexpected event from the campaign status trigger: {event!r}")
     raw = event.get("campaign_status")
     status = CampaignStatus.from_dict(raw) if raw else None
@@ -98,29 +98,34 @@ def clear_generation(context: Any, retries: int) -> int:
 
 def stable_request_key(context: Any, *parts: Any) -> str:
     """
-    An idempotency key that is the same for every try of one task instance and target.
+    An idempotency key that is the same for every automatic retry of one task instance and target.
 
     A retried task therefore repeats the *same* request (the vendor replays its first answer)
-    instead of making a second, different cancel. ``try_number`` is deliberately left out.
+    instead of making a second, different cancel. ``try_number`` is left out on purpose; the clear
+    generation is in, so a task an engineer clears by hand sends a fresh request rather than getting
+    an old refusal replayed.
     """
     ti = context["ti"]
+    generation = clear_generation(context, getattr(context.get("task"), "retries", 0) or 0)
     material = "\x1f".join(
-        str(p) for p in (ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1), *parts)
+        str(p) for p in (ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1), generation, *parts)
     )
     return "airflow-" + hashlib.sha256(material.encode()).hexdigest()[:48]
 
 
 @contextmanager
-def fail_fast_on_client_errors() -> Iterator[None]:
+def fail_fast_on_client_errors(non_retryable_codes: frozenset[str] = frozenset()) -> Iterator[None]:
     """
-    Turn vendor answers that a task retry cannot change (400, 401, 403, 404, 409, 422...) into
+    Turn vendor answers that a task retry cannot change (400, 401, 403, 404, 409, 422..., and the
+    vendor's ``non_retryable_codes`` such as Arsel's ``monthly_quota_exceeded``) into
     ``AirflowFailException`` so the task fails at once instead of retrying a wrong key or id.
-    429, 5xx and network errors stay retryable.
+    Other 429s, 5xx and network errors stay retryable.
     """
     try:
         yield
     except VendorAPIError as exc:
         status = exc.status_code
-        if status is not None and 400 <= status < 500 and status not in (408, 429):
+        permanent = exc.code in non_retryable_codes
+        if permanent or (status is not None and 400 <= status < 500 and status not in (408, 429)):
             raise AirflowFailException(f"{exc} (not retried: repeating the request cannot change this answer)") from exc
         raise

@@ -88,7 +88,7 @@ class BaseCancelOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         self.validate()
-        with fail_fast_on_client_errors():
+        with fail_fast_on_client_errors(self.hook_class.non_retryable_codes):
             return self._cancel_and_wait(context)
 
     def _cancel_and_wait(self, context: Any) -> dict[str, Any]:

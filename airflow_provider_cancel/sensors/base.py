@@ -65,7 +65,7 @@ class BaseCampaignStatusSensor(BaseSensorOperator):
         raise NotImplementedError
 
     def poke(self, context: Any) -> PokeReturnValue:
-        with fail_fast_on_client_errors():
+        with fail_fast_on_client_errors(self.hook_class.non_retryable_codes):
             status = self.hook.get_status(**self.status_target())
         if status.state is CampaignState.UNKNOWN and status.raw_status not in self._unknown_logged:
             self._unknown_logged.add(status.raw_status)

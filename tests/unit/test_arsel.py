@@ -227,3 +227,37 @@ def test_sensor_deferrable_pokes_once_then_defers_with_sensor_timeout(requests_m
 def test_sensor_rejects_bad_target_state():
     with pytest.raises(ValueError, match="target_state"):
         ArselCampaignStatusSensor(task_id="s", campaign_id="c1", target_state="done")
+
+
+def test_idempotency_key_is_kept_across_retries_but_renewed_by_a_manual_clear(requests_mock):
+    requests_mock.post(CANCEL, json={"id": "c1"})
+    op = ArselCancelCampaignOperator(task_id="t", campaign_id="c1", retries=2)
+
+    def ctx(try_number, max_tries):
+        ti = SimpleNamespace(dag_id="d", task_id="t", run_id="r", map_index=-1, try_number=try_number, max_tries=max_tries)
+        return {"ti": ti, "task": op}
+
+    keys = []
+    for try_number, max_tries in ((1, 2), (2, 2), (3, 2), (4, 5)):  # three tries, then a clear (max_tries += 3)
+        op.execute(ctx(try_number, max_tries))
+        keys.append(requests_mock.last_request.headers["Idempotency-Key"])
+    assert keys[0] == keys[1] == keys[2]  # automatic retries replay the same request
+    assert keys[3] != keys[0]  # a clear is a fresh, deliberate request
+
+
+def test_monthly_quota_fails_the_task_without_retries(requests_mock, no_sleep):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    requests_mock.post(CANCEL, status_code=429, json={"status_code": 429, "name": "monthly_quota_exceeded", "message": "quota"})
+    with pytest.raises(AirflowFailException, match="monthly_quota_exceeded"):
+        ArselCancelCampaignOperator(task_id="t", campaign_id="c1").execute(context())
+    assert requests_mock.call_count == 1
+
+
+def test_rate_limit_stays_retryable_for_the_task(requests_mock, no_sleep):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    requests_mock.post(CANCEL, status_code=429, headers={"retry-after": "1"}, json={"name": "rate_limit_exceeded", "message": "slow"})
+    with pytest.raises(VendorAPIError) as err:
+        ArselCancelCampaignOperator(task_id="t", campaign_id="c1", retry_limit=2).execute(context())
+    assert not isinstance(err.value, AirflowFailException) and err.value.status_code == 429
