@@ -9,7 +9,8 @@ Comms has no GET for a campaign. The cancel's answer (``status``, ``cancelled_at
 is cancelled; the send history (``GET /v1/admin/campaigns/{id}/history``) says whether messages are
 still going out. The wait is deferred to the triggerer, which only reads the history. A campaign
 that was already sent fails the task at once with a clear message; one that was already cancelled
-succeeds as ``already_cancelled``.
+succeeds as ``already_cancelled``. A refusal (4xx) is judged from evidence, never from its wording:
+one that leaves a send running with nothing showing the campaign cancelled fails the task.
 """
 
 from __future__ import annotations
@@ -42,13 +43,15 @@ with DAG(
         retry_delay=timedelta(seconds=5),  # a kill switch retries fast; the cancel is safe to repeat
     )
 
-    # A separate, read-only confirmation for runbooks, fed with the facts the cancel answered. A
-    # refusal worded "already cancelled" carries no status word, but the cancel task succeeding says it.
+    # A separate, read-only confirmation for runbooks, fed only with facts the cancel's campaign
+    # answered (a result judged from history has none: history alone shows it), plus the hint of a
+    # refusal worded "already cancelled" whose history was empty. A missing value renders as None.
     confirm = LoopCommsCampaignStatusSensor(
         task_id="confirm_cancelled",
         campaign_id="{{ params.campaign_id }}",
-        cancel_status="{{ ti.xcom_pull(task_ids='cancel_campaign')['vendor_status'] or 'cancelled' }}",
+        cancel_status="{{ ti.xcom_pull(task_ids='cancel_campaign')['vendor_status'] }}",
         cancelled_at="{{ ti.xcom_pull(task_ids='cancel_campaign')['detail'].get('cancelled_at') }}",
+        refusal_hint="{{ ti.xcom_pull(task_ids='cancel_campaign')['detail'].get('refusal_hint') }}",
         loop_comms_conn_id="loop_comms_default",
         deferrable=True,
         poke_interval=2,

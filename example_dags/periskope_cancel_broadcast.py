@@ -6,10 +6,12 @@ Trigger it by hand with the broadcast(s) to kill, for example::
     airflow dags trigger periskope_cancel_broadcast -c '{"broadcast_ids": ["b25192d5-2370-4a69-b844-aae5e2bfae92"]}'
 
 One mapped task per broadcast sends ``DELETE /message/broadcast/{id}``: a broadcast that has not
-started is deleted, one that is sending is stopped, one already finished answers 409
+started is deleted, one that is sending is stopped, one already stopped answers 409
 (``already_stopped``). Each task then waits in the triggerer (``deferrable=True``) until
 ``GET /queue/broadcast`` shows it ``stopped`` (a deleted broadcast is confirmed by its 404). A
-broadcast that had already *completed* fails its task: every message went out, nothing was stopped.
+broadcast that had already *completed* (or expired) fails its task without retries: Periskope
+answers 409, and nothing was stopped. A retry after this task's own delete (say the status read
+failed) reports the broadcast ``deleted``, not "not found".
 A second, read-only sensor confirms each one again, for runbooks that want the check as its own step.
 """
 

@@ -4,6 +4,8 @@ Purge queued (unsent) Periskope jobs of one broadcast, or of chosen queue jobs.
     airflow dags trigger periskope_purge_queue -c '{"broadcast_id": "b25192d5-2370-4a69-b844-aae5e2bfae92"}'
     airflow dags trigger periskope_purge_queue -c '{"queue_ids": ["q1", "q2"]}'
 
+``queue_ids`` renders as a Python list (``['q1', 'q2']``), which the operator reads as a list.
+
 ``POST /message/queues/purge`` with an empty body purges *every* queued job of the organisation,
 so this DAG never sends one: with neither param the task fails before any request. Purging the
 whole queue needs ``purge_all=True`` written in the DAG code, on purpose not a run-time param.
@@ -32,7 +34,7 @@ with DAG(
     PeriskopePurgeQueueOperator(
         task_id="purge_queue",
         broadcast_id="{{ params.broadcast_id }}",
-        queue_ids="{{ params.queue_ids | join(',') }}",
+        queue_ids="{{ params.queue_ids }}",
         periskope_conn_id="periskope_default",
         retries=2,
         retry_delay=timedelta(seconds=5),

@@ -14,7 +14,11 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowException
 
-from airflow_provider_cancel.exceptions import CampaignFinishedError, VendorAPIError
+from airflow_provider_cancel.exceptions import (
+    CampaignFinishedError,
+    VendorAPIError,
+    excerpt,
+)
 from airflow_provider_cancel.hooks.base import CampaignVendorHook
 from airflow_provider_cancel.status import (
     CampaignState,
@@ -56,12 +60,43 @@ LOOP_SEND_STATES: dict[str | None, CampaignState] = {
     "failed": CampaignState.FAILED,
     "error": CampaignState.FAILED,
 }
-# A 4xx on cancel (none is documented) counts as evidence only when its text says which end state.
+# The wording of a 4xx on cancel (none is documented) is a hint, never proof: it only picks the
+# message and breaks the tie of an empty history. A negated phrase ("has not been cancelled",
+# "hasn't been sent yet", "was never delivered") never counts.
 _SAYS_CANCELLED = re.compile(r"\b(?:already|is|was|been)[ _-]?cancel+ed\b", re.IGNORECASE)
 _SAYS_SENT = re.compile(r"\b(?:already|is|was|been)[ _-]?(?:sent|completed|finished|delivered)\b", re.IGNORECASE)
+_NEGATIONS = frozenset({"not", "never", "cannot", "cant", "no", "nor", "neither"})
+_NEGATION_WINDOW = 3  # words before the phrase, within its clause
+_CLAUSE_BREAK = re.compile(r"[.;:!?,()\[\]{}\"]")
+_WORD = re.compile(r"[a-z]+(?:['\u2019][a-z]+)?")
 REFUSAL_STATUS_CODES = frozenset({400, 409, 412, 422})
 # A cancelled_at this much older than our request means someone (an earlier try) cancelled it before.
 CLOCK_SKEW_TOLERANCE_S = 10.0
+
+
+def _states(pattern: re.Pattern[str], text: str | None) -> bool:
+    """Whether ``text`` states ``pattern``'s phrase without negating it in the few words before it."""
+    text = text or ""
+    for match in pattern.finditer(text):
+        clause = _CLAUSE_BREAK.split(text[: match.start()])[-1]
+        words = _WORD.findall(clause.lower().replace("_", " "))[-_NEGATION_WINDOW:]
+        if not any(w in _NEGATIONS or w.endswith(("n't", "n\u2019t")) for w in words):
+            return True
+    return False
+
+
+def wording_hint(code: str | None, message: str | None) -> str | None:
+    """
+    What a refusal's wording claims: ``"cancelled"``, ``"sent"`` or ``None`` (nothing, negated, or both).
+
+    Only a hint: it chooses the message to show and breaks the tie of an empty history; it never
+    outweighs a campaign in the body or the send history.
+    """
+    cancelled = _states(_SAYS_CANCELLED, code) or _states(_SAYS_CANCELLED, message)
+    sent = _states(_SAYS_SENT, code) or _states(_SAYS_SENT, message)
+    if cancelled == sent:
+        return None
+    return "cancelled" if cancelled else "sent"
 
 
 def is_cancelled(status: Any, cancelled_at: Any) -> bool:
@@ -70,16 +105,23 @@ def is_cancelled(status: Any, cancelled_at: Any) -> bool:
 
 
 def classify_history(
-    campaign_id: str, sends: list[dict[str, Any]], cancel_status: str | None = None, cancelled_at: str | None = None
+    campaign_id: str,
+    sends: list[dict[str, Any]],
+    cancel_status: str | None = None,
+    cancelled_at: str | None = None,
+    refusal_hint: str | None = None,
 ) -> CampaignStatus:
     """
     Combine the cancel response's facts (if known) with one history read.
 
-    With facts saying cancelled: ``CANCELLED`` once every send has ``completed_at``, ``ACTIVE`` while
-    one is still running. Without them, history alone tells running (``ACTIVE``), stopped by a
-    cancel (a finished send whose status is cancelled-like), sent (``COMPLETED``) or failed; a
-    campaign with no sends at all is ``UNKNOWN``: draft, scheduled and cancelled-before-sending look
-    the same in history.
+    With facts saying cancelled (``cancel_status``/``cancelled_at``, which must come from a campaign
+    object the vendor answered, never from an error's wording): ``CANCELLED`` once every send has
+    ``completed_at``, ``ACTIVE`` while one is still running. Without them, history alone tells
+    running (``ACTIVE``), stopped by a cancel (a finished send whose status is cancelled-like), sent
+    (``COMPLETED``) or failed; a campaign with no sends at all is ``UNKNOWN``: draft, scheduled and
+    cancelled-before-sending look the same in history. Only that tie is broken by
+    ``refusal_hint="cancelled"`` (a refusal worded "already cancelled"): with no sends at all it is
+    ``CANCELLED``; once any send shows up the hint is ignored and history alone decides.
     """
     running = [s for s in sends if not s.get("completed_at")]
     words = [s.get("status") for s in sends]
@@ -105,6 +147,9 @@ def classify_history(
     if running:
         return status(CampaignState.ACTIVE, running[-1].get("status"), f"{len(running)} send(s) running ({progress})")
     if not sends:
+        if map_raw_status(refusal_hint, LOOP_CAMPAIGN_STATES) is CampaignState.CANCELLED:
+            return status(CampaignState.CANCELLED, None, "no sends in history, and the cancel was refused with "
+                          "wording saying it was already cancelled (a hint: nothing was ever sent)")
         return status(CampaignState.UNKNOWN, cancel_status, "no sends in history: draft, scheduled or cancelled "
                       "before sending cannot be told apart without the cancel response")
     ends = [map_raw_status(w, LOOP_SEND_STATES) for w in words]
@@ -157,8 +202,8 @@ class LoopCommsHook(CampaignVendorHook):
         200: cancelled (``status`` cancelled or ``cancelled_at`` set) is ``cancelled``, or
         ``already_cancelled`` when ``cancelled_at`` predates this call; a ``sent``/``failed``
         campaign raises :class:`CampaignFinishedError`. A 400/409/412/422 (undocumented) is judged
-        from evidence: a campaign in the error body, then its wording ("already cancelled",
-        "already sent"), then the send history; with none it is re-raised.
+        from evidence, never from its wording: a campaign in the error body, else the send history
+        (see :meth:`_judge_refusal`).
         """
         path = f"{self._campaign_path(campaign_id)}/cancel"
         target = {"campaign_id": str(campaign_id).strip()}
@@ -186,7 +231,10 @@ class LoopCommsHook(CampaignVendorHook):
         self, campaign: dict[str, Any], target: dict[str, Any], requested_at: dt.datetime | None
     ) -> CancelResult:
         raw, cancelled_at = campaign.get("status"), campaign.get("cancelled_at")
-        detail = {"campaign_status": raw, "cancelled_at": cancelled_at, "sent_at": campaign.get("sent_at")}
+        detail = {
+            "campaign_status": raw, "cancelled_at": cancelled_at, "sent_at": campaign.get("sent_at"),
+            "evidence": "campaign",
+        }
         if is_cancelled(raw, cancelled_at):
             when = parse_time(cancelled_at)
             before = requested_at is None or (
@@ -206,27 +254,62 @@ class LoopCommsHook(CampaignVendorHook):
         )
 
     def _judge_refusal(self, exc: VendorAPIError, target: dict[str, Any]) -> CancelResult:
+        """
+        Judge a 4xx refusal of the cancel from evidence; its wording is only a hint.
+
+        1. A campaign object in the error body settles it (as a 200 would).
+        2. Else the send history: a finished send with a cancelled-like status (none running) is
+           ``already_cancelled``; sends that all finished normally or failed raise
+           :class:`CampaignFinishedError`.
+        3. Only when history has no sends at all may a non-negated "already cancelled" wording
+           break the tie (draft, scheduled and cancelled-before-sending look alike there): it is
+           ``already_cancelled`` with ``detail["refusal_hint"]``, and the wait keeps checking that
+           no send ever shows up.
+        4. Anything else raises :class:`VendorAPIError` naming what history showed. In particular
+           a send still running is a failure even when the wording says "already cancelled":
+           the refusal means this call cancelled nothing, and history cannot tell a cancelled
+           campaign's draining send from one that nobody stopped. For a kill switch a loud
+           failure beats a success (or a wait that "confirms" once the send ends) that may hide
+           messages still going out.
+        """
+        campaign_id = target["campaign_id"]
+        refusal = f"HTTP {exc.status_code}: {exc.message}"
         campaign = exc.body.get("campaign") if isinstance(exc.body, dict) else None
         if isinstance(campaign, dict):  # a refusal that shows the campaign (Courier-style) settles it
             return self._judge_campaign(campaign, target, requested_at=None)
-        words = f"{exc.code or ''} {exc.message}"
-        if _SAYS_SENT.search(words):
-            raise CampaignFinishedError(
-                f"Loop comms campaign {target['campaign_id']} had already been sent; nothing was cancelled "
-                f"(HTTP {exc.status_code}: {exc.message})."
-            ) from None
-        if _SAYS_CANCELLED.search(words):
-            return CancelResult(self.vendor, target, CancelOutcome.ALREADY_CANCELLED, None, {"refusal": exc.message})
-        history = classify_history(target["campaign_id"], self.get_history(target["campaign_id"]))
+        hint = wording_hint(exc.code, exc.message)
+        sends = self.get_history(campaign_id)
+        history = classify_history(campaign_id, sends)
+        detail: dict[str, Any] = {"refusal": exc.message, "evidence": "history", "history": history.detail}
         if history.state is CampaignState.CANCELLED:
-            return CancelResult(self.vendor, target, CancelOutcome.ALREADY_CANCELLED, None, {"refusal": exc.message})
+            return CancelResult(self.vendor, target, CancelOutcome.ALREADY_CANCELLED, None, detail)
         if history.state in (CampaignState.COMPLETED, CampaignState.FAILED):
-            raise CampaignFinishedError(
-                f"Loop comms campaign {target['campaign_id']} refused the cancel (HTTP {exc.status_code}: "
-                f"{exc.message}) and its history shows it finished: {history.detail}."
-            ) from None
+            if hint == "sent":
+                message = (f"Loop comms campaign {campaign_id} had already been sent; nothing was cancelled "
+                           f"({refusal}). History: {history.detail}.")
+            else:
+                message = (f"Loop comms campaign {campaign_id} refused the cancel ({refusal}) and its history "
+                           f"shows it finished without being cancelled (send status {history.raw_status!r}): "
+                           f"{history.detail}; nothing was cancelled.")
+            raise CampaignFinishedError(message) from None
+        if not sends and hint == "cancelled":
+            detail.update(evidence="refusal_wording", refusal_hint="cancelled")
+            return CancelResult(self.vendor, target, CancelOutcome.ALREADY_CANCELLED, None, detail)
+        if history.state is CampaignState.ACTIVE:
+            why = f"its history shows {history.detail} and nothing shows the campaign cancelled"
+            if hint == "cancelled":
+                why += (" (the refusal's wording says it was already cancelled, but that is not proof: no campaign "
+                        "in the answer, no send stopped as cancelled); messages may still be going out")
+        elif not sends:
+            why = ("its history shows no sends, so nothing shows the campaign cancelled (a draft, a scheduled and a "
+                   "cancelled-before-sending campaign look the same)")
+            if hint == "sent":
+                why += "; the wording says it was sent, but no send is in its history"
+        else:
+            why = f"its history shows {history.detail}, which does not show it cancelled"
         raise VendorAPIError(
-            self.vendor, exc.status_code, f"{exc.message} (history: {history.detail})",
+            self.vendor, exc.status_code,
+            f"{excerpt(exc.message, 200)} (cancel refused and not confirmed: {why})",
             code=exc.code, method="POST", path=exc.path, body=exc.body,
         ) from None
 
@@ -235,19 +318,28 @@ class LoopCommsHook(CampaignVendorHook):
         """
         What to wait on after a cancel: the campaign plus the cancel's facts (JSON primitives only).
 
-        A refusal judged "already cancelled" from its wording carries no campaign, so its fact is
-        the outcome itself; without it history alone could not tell a campaign cancelled before
-        any send from a draft.
+        ``cancel_status``/``cancelled_at`` are only ever what a campaign object answered
+        (``vendor_status`` is set from nothing else); a result judged from history carries none,
+        since history alone shows the cancelled send. A refusal whose "already cancelled" wording
+        broke the tie of an empty history adds ``refusal_hint``, which only counts while history
+        stays empty.
         """
-        cancelled = result.outcome in (CancelOutcome.CANCELLED, CancelOutcome.ALREADY_CANCELLED)
-        return {
+        facts = result.detail.get("evidence", "campaign") == "campaign"
+        target: dict[str, Any] = {
             "campaign_id": result.target["campaign_id"],
-            "cancel_status": result.vendor_status or ("cancelled" if cancelled else None),
-            "cancelled_at": result.detail.get("cancelled_at"),
+            "cancel_status": result.vendor_status if facts else None,
+            "cancelled_at": result.detail.get("cancelled_at") if facts else None,
         }
+        if result.detail.get("refusal_hint"):
+            target["refusal_hint"] = result.detail["refusal_hint"]
+        return target
 
     def status_request(
-        self, campaign_id: str, cancel_status: str | None = None, cancelled_at: str | None = None
+        self,
+        campaign_id: str,
+        cancel_status: str | None = None,
+        cancelled_at: str | None = None,
+        refusal_hint: str | None = None,
     ) -> tuple[str, dict[str, Any] | None]:
         return f"{self._campaign_path(campaign_id)}/history", None
 
@@ -258,6 +350,7 @@ class LoopCommsHook(CampaignVendorHook):
         campaign_id: str,
         cancel_status: str | None = None,
         cancelled_at: str | None = None,
+        refusal_hint: str | None = None,
     ) -> CampaignStatus:
         if error is not None:
             raise error  # no status-bearing error: a 404 means a wrong id or base URL
@@ -265,7 +358,7 @@ class LoopCommsHook(CampaignVendorHook):
         if sends is None:
             return CampaignStatus(self.vendor, {"campaign_id": campaign_id}, CampaignState.UNKNOWN,
                                   detail=f"unexpected history body: {body!r:.200}")
-        return classify_history(campaign_id, sends, cancel_status, cancelled_at)
+        return classify_history(campaign_id, sends, cancel_status, cancelled_at, refusal_hint)
 
 
 def _campaign(body: Any) -> dict[str, Any] | None:

@@ -15,7 +15,10 @@ class LoopCommsCancelCampaignOperator(BaseCancelOperator):
     Cancel one Loop Health comms campaign (``POST /v1/admin/campaigns/{id}/cancel``).
 
     Outcomes: ``cancelled``; ``already_cancelled`` when the campaign was cancelled before this call
-    (its ``cancelled_at`` predates it, or the vendor refused a re-cancel saying so) is a success too.
+    (its ``cancelled_at`` predates it, or a refused re-cancel is shown cancelled by a campaign in the
+    error body or by the send history) is a success too. A refusal's wording is never proof: a
+    refusal with a send still running and nothing showing the campaign cancelled fails the task
+    (see ``LoopCommsHook._judge_refusal``).
     A campaign that had already been sent (or failed) fails the task without retries. Cancelling
     one campaign is harmless to repeat, so a 500 (which may or may not have cancelled it) is
     retried and a retried task simply cancels the same campaign again.

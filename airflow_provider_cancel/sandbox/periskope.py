@@ -74,7 +74,7 @@ class Periskope(Vendor):
 
     def init_state(self) -> dict[str, Any]:
         return {"broadcasts": {}, "deleted": [], "seq": 0, "cancel_calls": [], "purge_calls": [],
-                "status_reads": [], "lose_next_delete_answers": 0}
+                "status_reads": [], "lose_next_delete_answers": 0, "fail_next_status_reads": 0}
 
     def validate_config(self, cfg: dict[str, Any]) -> None:
         for key in ("api_key", "phone", "phone_id"):
@@ -301,6 +301,10 @@ class Periskope(Vendor):
         self.state["status_reads"].append({"broadcast_id": broadcast_id, "at": self.clock.iso(self.clock.now()),
                                            "x_phone": req.header("x-phone"),
                                            "user_agent": req.header("user-agent")})
+        if self.state["fail_next_status_reads"] > 0:  # [sandbox] the status service is briefly down
+            self.state["fail_next_status_reads"] -= 1
+            self.state["status_reads"][-1]["status_code"] = 503
+            return self.error(503, "service_unavailable", "Status service unavailable")
         b = self._find(req, broadcast_id)
         self.state["status_reads"][-1]["broadcast_status"] = self._visible_status(b)
         return self._ok(self._render(b))
@@ -386,12 +390,18 @@ class Periskope(Vendor):
 
     def seed(self, body: Any) -> dict[str, Any]:
         """``{"broadcasts": [{"status", "total_chats", "sent_chats", "delay", "id", "org", "scheduled_at", "message"}],
-        "lose_next_delete_answers": n}``. ``status`` "scheduled" (or null) means not started."""
+        "lose_next_delete_answers": n, "fail_next_status_reads": n}``. ``status`` "scheduled" (or null)
+        means not started. ``lose_next_delete_answers``: the next n DELETEs act, then answer 504.
+        ``fail_next_status_reads``: the next n ``GET /queue/broadcast`` answer 503."""
         if not isinstance(body, dict) or not isinstance(body.get("broadcasts", []), list):
-            raise ValueError('body must be {"broadcasts": [...], "lose_next_delete_answers"?: n}')
-        lose = body.get("lose_next_delete_answers", 0)
-        if isinstance(lose, bool) or not isinstance(lose, int) or lose < 0:
-            raise ValueError("lose_next_delete_answers must be an integer >= 0")
+            raise ValueError('body must be {"broadcasts": [...], "lose_next_delete_answers"?: n, '
+                             '"fail_next_status_reads"?: n}')
+        counters = {}
+        for name in ("lose_next_delete_answers", "fail_next_status_reads"):
+            value = body.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0")
+            counters[name] = value
         now, prepared, ids = self.clock.now(), [], set()
         for i, item in enumerate(body.get("broadcasts", [])):  # validate everything before creating anything
             if not isinstance(item, dict):
@@ -440,7 +450,8 @@ class Periskope(Vendor):
                     last_send = start + (sent - 1) * delay if sent else now
                     self._finish(b, status, last_send if status == "completed" else now)
             created.append(b)
-        self.state["lose_next_delete_answers"] += lose
+        for name, value in counters.items():
+            self.state[name] += value
         return {"broadcasts": [self._admin_view(b) for b in created]}
 
     def dump_state(self) -> dict[str, Any]:
@@ -452,6 +463,7 @@ class Periskope(Vendor):
             "purge_calls": self.state["purge_calls"],
             "status_reads": self.state["status_reads"],
             "lose_next_delete_answers": self.state["lose_next_delete_answers"],
+            "fail_next_status_reads": self.state["fail_next_status_reads"],
         }
 
     def advance(self, body: Any) -> dict[str, Any]:

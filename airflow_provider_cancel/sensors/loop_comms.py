@@ -25,23 +25,29 @@ class LoopCommsCampaignStatusSensor(BaseCampaignStatusSensor):
     combines it with what the cancel answered:
 
     * **With the cancel's facts** (``cancel_status`` and/or ``cancelled_at``, e.g. from the cancel
-      task's XCom): cancelled once every send has ``completed_at``; waiting while one still runs.
+      task's XCom ``vendor_status`` and ``detail.cancelled_at``): cancelled once every send has
+      ``completed_at``; waiting while one still runs. Pass only what a campaign object answered,
+      never a guess such as "the cancel task succeeded, so ``cancelled``": with these facts a send
+      that finishes normally also counts as done.
     * **Without them**, history alone can tell: a send running (waiting), a send stopped by a
       cancel (its status is cancelled-like: success), every send finished normally (the campaign was
       sent: fails at once when waiting for ``cancelled``). It *cannot* tell a campaign cancelled
       before any send from a draft or scheduled one (no sends either way): that is ``unknown``
-      and the sensor waits until its timeout.
+      and the sensor waits until its timeout, unless ``refusal_hint="cancelled"`` (the cancel task's
+      ``detail.refusal_hint``: a refusal worded "already cancelled" with an empty history) breaks
+      that tie. The hint counts only while history has no sends at all.
 
     :param campaign_id: The comms campaign id (templated).
     :param cancel_status: The ``status`` the cancel answered (templated; optional).
     :param cancelled_at: The ``cancelled_at`` the cancel answered (templated; optional). Rendered
         ``None``/``null``/empty values count as absent.
+    :param refusal_hint: ``detail.refusal_hint`` of the cancel task's result (templated; optional).
     :param loop_comms_conn_id: Airflow connection id (default ``loop_comms_default``).
     :param kwargs: See :class:`~airflow_provider_cancel.sensors.base.BaseCampaignStatusSensor`.
     """
 
     hook_class = LoopCommsHook
-    template_fields = ("campaign_id", "cancel_status", "cancelled_at")
+    template_fields = ("campaign_id", "cancel_status", "cancelled_at", "refusal_hint")
 
     def __init__(
         self,
@@ -49,6 +55,7 @@ class LoopCommsCampaignStatusSensor(BaseCampaignStatusSensor):
         campaign_id: str,
         cancel_status: str | None = None,
         cancelled_at: str | None = None,
+        refusal_hint: str | None = None,
         loop_comms_conn_id: str = LoopCommsHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
@@ -56,11 +63,16 @@ class LoopCommsCampaignStatusSensor(BaseCampaignStatusSensor):
         self.campaign_id = campaign_id
         self.cancel_status = cancel_status
         self.cancelled_at = cancelled_at
+        self.refusal_hint = refusal_hint
         self.loop_comms_conn_id = loop_comms_conn_id
 
     def status_target(self) -> dict[str, Any]:
-        return {
+        target = {
             "campaign_id": require_id("campaign_id", self.campaign_id),
             "cancel_status": _optional(self.cancel_status),
             "cancelled_at": _optional(self.cancelled_at),
         }
+        hint = _optional(self.refusal_hint)
+        if hint is not None:
+            target["refusal_hint"] = hint
+        return target

@@ -95,14 +95,40 @@ def test_completed_and_unknown_broadcasts_fail_clearly(sandbox, run_dag):
     result = run_dag("periskope_cancel_broadcast", {"broadcast_ids": [completed["id"], "no-such-broadcast"]})
     assert result.state == "failed"
     assert mapped_states(result, "cancel_broadcast") == {0: "failed", 1: "failed"}
-    # 409 "already stopped" on a completed broadcast, but waiting for "cancelled" fails with the reason.
-    assert "'completed'" in result.output and "ended without being cancelled" in result.output
+    # 409 on a completed broadcast: it finished before the cancel, so the task fails (no retry) and says so.
+    assert (f"broadcast '{completed['id']}' had already completed (sent 10/10 chats) before the cancel; "
+            "nothing was stopped") in result.output
+    assert "CampaignFinishedError" in result.output
     assert "broadcast 'no-such-broadcast' was not found, or does not belong to the organisation" in result.output
     calls = sorted((c["broadcast_id"], c["result"]) for c in state(sandbox)["cancel_calls"])
     assert calls == [("no-such-broadcast", "not_found"), (completed["id"], "conflict")]  # no retries
     assert {b["id"]: b["status"] for b in state(sandbox)["broadcasts"]} == {
         completed["id"]: "completed", bystander["id"]: "inprogress",
     }
+    assert [r["broadcast_id"] for r in state(sandbox)["status_reads"]] == [completed["id"]]  # one read-back, no wait
+
+
+def test_a_retry_after_our_own_delete_reports_deleted_not_not_found(sandbox, run_dag):
+    # Try 1 deletes the broadcast, then every status read of its wait fails (503), so the task is retried.
+    # Try 2's DELETE answers 404 (a deleted broadcast leaves no record): the task state store remembers
+    # try 1's `deleted`, so it is our delete, not an unknown id.
+    (b,) = sandbox.admin("POST", "/periskope/seed", {"broadcasts": [{"status": "scheduled", "id": "tomorrows-promo"}],
+                                                     "fail_next_status_reads": 5})["broadcasts"]
+    result = run_dag("periskope_cancel_broadcast", {"broadcast_ids": [b["id"]]})
+    assert result.state == "success", result.tail()
+    assert mapped_states(result, "cancel_broadcast") == {0: "success"}
+    calls = [(c["status_code"], c["result"]) for c in state(sandbox)["cancel_calls"]]
+    assert calls == [(200, "deleted"), (404, "not_found")]  # one DELETE per try
+    assert [r.get("status_code") for r in state(sandbox)["status_reads"]][:5] == [503] * 5
+    assert "an earlier try of this task deleted it" in result.output
+    (cancel,) = mapped(result, "cancel_broadcast").values()
+    assert (cancel["outcome"], cancel["vendor_status"]) == ("cancelled", "deleted") and "earlier_try" in cancel["detail"]
+    assert cancel["final_status"]["state"] == "cancelled"
+    (confirmed,) = mapped(result, "confirm_cancelled").values()
+    assert confirmed["state"] == "cancelled"
+    tries = result._query("SELECT try_number FROM task_instance WHERE dag_id=? AND run_id=? AND task_id=?",
+                          result.dag_id, result.run_id, "cancel_broadcast")
+    assert tries == [(2,)]
 
 
 def test_purge_by_broadcast_purges_only_its_queue(sandbox, run_dag):
@@ -120,6 +146,23 @@ def test_purge_by_broadcast_purges_only_its_queue(sandbox, run_dag):
     assert views[target["id"]]["purged_chats"] == 5 and views[other["id"]]["queued_chats"] == 5
     xcom = result.xcom("purge_queue")
     assert xcom["outcome"] == "cancelled" and xcom["detail"]["purged"] == 5
+
+
+def test_purge_by_queue_ids_reads_the_rendered_list(sandbox, run_dag):
+    # "{{ params.queue_ids }}" renders ['q1', 'q2']: two ids, not "['q1'" and "'q2']".
+    target, other = seed(
+        sandbox,
+        {"status": "inprogress", "delay": 60, "total_chats": 6},
+        {"status": "inprogress", "delay": 60, "total_chats": 6},
+    )
+    chosen = target["queue_ids"][-2:]  # two unsent jobs
+    result = run_dag("periskope_purge_queue", {"queue_ids": chosen})
+    assert result.state == "success", result.tail()
+    (purge,) = state(sandbox)["purge_calls"]
+    assert purge["mode"] == "queue_ids" and purge["body"] == {"queue_ids": chosen} and purge["purged"] == 2
+    views = {b["id"]: b for b in state(sandbox)["broadcasts"]}
+    assert views[target["id"]]["purged_chats"] == 2 and views[other["id"]]["purged_chats"] == 0
+    assert result.xcom("purge_queue")["detail"]["purged"] == 2
 
 
 def test_purge_without_a_target_sends_nothing(sandbox, run_dag):

@@ -241,3 +241,35 @@ def test_hook_and_trigger_against_the_sandbox(sb: SandboxServer, set_conn: Any) 
     assert len(history_reads) >= 3  # one sync read, then polls until the send finished
     assert state_of(sb, "c2")["status"] == "sending"
     assert LoopCommsHook().cancel_campaign("c1").outcome in (CancelOutcome.CANCELLED, CancelOutcome.ALREADY_CANCELLED)
+
+
+def test_hook_judges_refusals_from_history_not_wording(sb: SandboxServer, set_conn: Any) -> None:
+    """With re-cancels refused (409 "Campaign already cancelled"), the history decides each outcome."""
+    from airflow_provider_cancel.exceptions import CampaignFinishedError, VendorAPIError
+    from airflow_provider_cancel.hooks.loop_comms import LoopCommsHook
+    from airflow_provider_cancel.status import CancelOutcome
+
+    set_conn("loop_comms_default", "loop_comms", sb.vendor_url("loop"), password=TOKEN)
+    sb.admin("POST", "/config", {"loop": {"recancel_status": 409}})
+    seed(sb, {"id": "never-sent", "status": "cancelled"}, {"id": "stopped", "status": "sending", "drain_s": 0},
+         {"id": "draining", "status": "sending", "drain_s": 3600}, {"id": "sent", "status": "sent"})
+    for cid in ("stopped", "draining"):
+        sb.admin("POST", "/loop/advance", {"id": cid, "status": "cancelled"})  # cancelled outside Airflow
+    hook = LoopCommsHook()
+
+    stopped = hook.cancel_campaign("stopped")  # history shows the send stopped as cancelled: evidence
+    assert stopped.outcome is CancelOutcome.ALREADY_CANCELLED and stopped.detail["evidence"] == "history"
+    assert hook.get_status(**LoopCommsHook.status_target_for(stopped)).is_cancelled
+
+    never = hook.cancel_campaign("never-sent")  # empty history: the wording only breaks the tie
+    target = LoopCommsHook.status_target_for(never)
+    assert never.outcome is CancelOutcome.ALREADY_CANCELLED and target["cancel_status"] is None
+    assert target["refusal_hint"] == "cancelled" and hook.get_status(**target).is_cancelled
+
+    # Cancelled outside, but its send still delivers and nothing in the answer shows the cancel:
+    # the kill switch fails loudly rather than claim success on wording alone.
+    with pytest.raises(VendorAPIError, match="1 send\\(s\\) running.*not proof"):
+        hook.cancel_campaign("draining")
+    with pytest.raises(CampaignFinishedError, match="already been sent; nothing was cancelled"):
+        hook.cancel_campaign("sent")
+    assert state_of(sb, "sent")["status"] == "sent"

@@ -158,6 +158,19 @@ def test_lost_delete_answer_acts_then_answers_504(sb: SandboxServer, api: reques
     assert [c.get("answer_lost", False) for c in state(sb)["cancel_calls"]] == [True, False]
 
 
+def test_failing_status_reads_answer_503_then_recover(sb: SandboxServer, api: requests.Session) -> None:
+    (b,) = seed(sb, {"status": "inprogress"}, fail_next_status_reads=2)
+    answers = [read_status(sb, api, b["id"]) for _ in range(3)]
+    assert [r.status_code for r in answers] == [503, 503, 200]
+    assert answers[0].json() == {"status": "SERVICE_UNAVAILABLE_ERROR", "message": "Status service unavailable",
+                                 "code": 503}
+    assert [r.get("status_code") for r in state(sb)["status_reads"]] == [503, 503, None]
+    assert state(sb)["fail_next_status_reads"] == 0
+    assert api.delete(url(sb, f"/message/broadcast/{b['id']}")).status_code == 200  # other endpoints unaffected
+    with pytest.raises(RuntimeError, match="400"):
+        sb.admin("POST", "/periskope/seed", {"broadcasts": [], "fail_next_status_reads": -1})
+
+
 # --------------------------------------------------------------------------- state over time and status read-back
 
 

@@ -15,6 +15,7 @@ from airflow_provider_cancel.hooks.loop_comms import (
     LoopCommsHook,
     classify_history,
     is_cancelled,
+    wording_hint,
 )
 from airflow_provider_cancel.operators.loop_comms import LoopCommsCancelCampaignOperator
 from airflow_provider_cancel.sensors.loop_comms import LoopCommsCampaignStatusSensor
@@ -153,6 +154,32 @@ def test_cancel_auth_errors_fail_the_task_at_once_without_leaking_the_token(requ
 
 
 # ------------------------------------------------------------------ cancel: undocumented refusals
+# A refusal's wording is a hint, never proof: the campaign in the body or the send history decides.
+@pytest.mark.parametrize(
+    ("code", "message", "hint"),
+    [
+        ("conflict", "Campaign already cancelled", "cancelled"),
+        ("already_cancelled", "Bad state", "cancelled"),
+        ("bad_state", "campaign was canceled", "cancelled"),
+        ("conflict", "Campaign is cancelled", "cancelled"),
+        ("conflict", "Cannot cancel: campaign already cancelled", "cancelled"),  # negation in another clause
+        ("conflict", "Campaign already sent", "sent"),
+        ("conflict", "Campaign has not been cancelled: a send is in progress", None),
+        ("conflict", "Campaign has not yet been cancelled", None),
+        ("conflict", "Campaign hasn't been cancelled", None),
+        ("conflict", "Campaign wasn\u2019t cancelled", None),
+        ("not_cancelled", "Campaign was never cancelled", None),
+        ("conflict", "Campaign has not been sent yet", None),
+        ("conflict", "Campaign has never been delivered", None),
+        ("conflict", "Campaign cannot be cancelled", None),
+        ("conflict", "Campaign already sent and already cancelled", None),  # contradicts itself: no hint
+        (None, "Bad state", None),
+    ],
+)
+def test_wording_hint_ignores_negated_phrases(code, message, hint):
+    assert wording_hint(code, message) == hint
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -161,24 +188,120 @@ def test_cancel_auth_errors_fail_the_task_at_once_without_leaking_the_token(requ
         {"error": "bad_state", "message": "campaign was canceled"},
     ],
 )
-def test_refusal_saying_already_cancelled_is_already_cancelled(requests_mock, body):
+def test_refusal_saying_already_cancelled_with_history_confirming_is_already_cancelled(requests_mock, body):
     requests_mock.post(CANCEL, status_code=409, json=body)
+    requests_mock.get(HISTORY, json={"sends": [send("cancelled", completed=True)]})
     result = LoopCommsHook().cancel_campaign("c1")
-    assert result.outcome is CancelOutcome.ALREADY_CANCELLED and not requests_mock.request_history[1:]
-    assert LoopCommsHook.status_target_for(result)["cancel_status"] == "cancelled"
+    assert result.outcome is CancelOutcome.ALREADY_CANCELLED and result.detail["evidence"] == "history"
+    assert [r.method for r in requests_mock.request_history] == ["POST", "GET"]  # history was checked
+    # The history shows the cancel by itself: no cancel fact is injected into the wait target.
+    assert LoopCommsHook.status_target_for(result) == {"campaign_id": "c1", "cancel_status": None, "cancelled_at": None}
+
+
+def test_refusal_saying_already_cancelled_with_empty_history_breaks_the_tie_with_a_hint_only(requests_mock):
+    requests_mock.post(CANCEL, status_code=409, json={"error": "conflict", "message": "Campaign already cancelled"})
+    requests_mock.get(HISTORY, json={"sends": []})
+    result = LoopCommsHook().cancel_campaign("c1")
+    assert result.outcome is CancelOutcome.ALREADY_CANCELLED
+    assert result.vendor_status is None and result.detail["evidence"] == "refusal_wording"
+    target = LoopCommsHook.status_target_for(result)
+    assert target == {"campaign_id": "c1", "cancel_status": None, "cancelled_at": None, "refusal_hint": "cancelled"}
+    # The hint only holds while history stays empty: a send showing up is judged from history alone.
+    assert classify_history("c1", [], **{k: v for k, v in target.items() if k != "campaign_id"}).is_cancelled
+    assert classify_history("c1", [send("completed", True)], refusal_hint="cancelled").state is CampaignState.COMPLETED
+    assert classify_history("c1", [send("sending")], refusal_hint="cancelled").state is CampaignState.ACTIVE
+
+
+@pytest.mark.parametrize(
+    "sends", [[send("sending")], [send("completed", True, id="s0"), send("sending")]],
+)
+def test_refusal_saying_already_cancelled_while_a_send_runs_fails_instead_of_succeeding(requests_mock, sends):
+    # Decision (kill switch): the refusal cancelled nothing, and a running send with no campaign
+    # and no send stopped as cancelled does not show the campaign cancelled. Fail loudly rather than
+    # succeed, or wait and "confirm" once the send ends while every message went out.
+    requests_mock.post(CANCEL, status_code=409, json={"error": "conflict", "message": "Campaign already cancelled"})
+    requests_mock.get(HISTORY, json={"sends": sends})
+    with pytest.raises(VendorAPIError, match="Campaign already cancelled.*1 send\\(s\\) running.*not proof") as err:
+        LoopCommsHook().cancel_campaign("c1")
+    assert err.value.status_code == 409 and "may still be going out" in err.value.message
+
+
+def test_refusal_saying_has_not_been_cancelled_is_never_a_success(requests_mock):
+    # The reviewer's case: this used to be `already_cancelled` after one POST, without history.
+    requests_mock.post(CANCEL, status_code=409,
+                       json={"error": "conflict", "message": "Campaign has not been cancelled: a send is in progress"})
+    requests_mock.get(HISTORY, json={"sends": [send("sending")]})
+    with pytest.raises(VendorAPIError, match="has not been cancelled.*its history shows 1 send\\(s\\) running") as err:
+        LoopCommsHook().cancel_campaign("c1")
+    assert not isinstance(err.value, CampaignFinishedError)
+    assert [r.method for r in requests_mock.request_history] == ["POST", "GET"]
+    requests_mock.get(HISTORY, json={"sends": []})  # and with an empty history the negation breaks no tie
+    with pytest.raises(VendorAPIError, match="history shows no sends"):
+        LoopCommsHook().cancel_campaign("c1")
+
+
+@pytest.mark.parametrize("deferrable", [True, False])
+def test_operator_wait_after_has_not_been_cancelled_fails_at_once_without_waiting(
+    requests_mock, monkeypatch, deferrable
+):
+    # Before the fix the wait got cancel_status="cancelled" and "confirmed" once the send finished.
+    monkeypatch.setattr("airflow_provider_cancel.operators.base.time.sleep", lambda s: pytest.fail("waited"))
+    requests_mock.post(CANCEL, status_code=409,
+                       json={"error": "conflict", "message": "Campaign has not been cancelled: a send is in progress"})
+    requests_mock.get(HISTORY, [{"json": {"sends": [send("sending")]}}, {"json": {"sends": [send("sent", True)]}}])
+    op = LoopCommsCancelCampaignOperator(task_id="t", campaign_id="c1", wait_for_completion=True, deferrable=deferrable)
+    with pytest.raises(AirflowFailException, match="not confirmed.*running"):
+        op.execute(context())
+    assert [r.method for r in requests_mock.request_history] == ["POST", "GET"]
+
+
+@pytest.mark.parametrize("sends", [[], [send("sending")]])
+def test_refusal_saying_has_not_been_sent_yet_is_not_campaign_finished(requests_mock, sends):
+    requests_mock.post(CANCEL, status_code=409, json={"error": "conflict", "message": "Campaign has not been sent yet"})
+    requests_mock.get(HISTORY, json={"sends": sends})
+    with pytest.raises(VendorAPIError, match="has not been sent yet.*not confirmed") as err:
+        LoopCommsHook().cancel_campaign("c1")
+    assert not isinstance(err.value, CampaignFinishedError)
 
 
 @pytest.mark.parametrize("status", [400, 409, 412, 422])
-def test_refusal_saying_already_sent_fails_clearly(requests_mock, status):
+def test_refusal_saying_already_sent_fails_clearly_once_history_shows_it(requests_mock, status):
     requests_mock.post(CANCEL, status_code=status, json={"error": "conflict", "message": "Campaign already sent"})
-    with pytest.raises(CampaignFinishedError, match="already been sent; nothing was cancelled"):
+    requests_mock.get(HISTORY, json={"sends": [send("completed", completed=True)]})
+    with pytest.raises(CampaignFinishedError, match="already been sent; nothing was cancelled.*History: all 1 send"):
         LoopCommsHook().cancel_campaign("c1")
+
+
+def test_refusal_saying_already_sent_without_a_send_in_history_is_not_called_finished(requests_mock):
+    requests_mock.post(CANCEL, status_code=409, json={"error": "conflict", "message": "Campaign already sent"})
+    requests_mock.get(HISTORY, json={"sends": []})
+    with pytest.raises(VendorAPIError, match="no sends.*wording says it was sent") as err:
+        LoopCommsHook().cancel_campaign("c1")
+    assert not isinstance(err.value, CampaignFinishedError)
+
+
+def test_refusal_wording_never_outweighs_history(requests_mock):
+    requests_mock.post(CANCEL, status_code=409, json={"error": "conflict", "message": "Campaign already cancelled"})
+    requests_mock.get(HISTORY, json={"sends": [send("completed", completed=True)]})
+    with pytest.raises(CampaignFinishedError, match="finished without being cancelled.*'completed'"):
+        LoopCommsHook().cancel_campaign("c1")
+    requests_mock.post(CANCEL, status_code=409, json={"error": "conflict", "message": "Campaign already sent"})
+    requests_mock.get(HISTORY, json={"sends": [send("cancelled", completed=True)]})
+    assert LoopCommsHook().cancel_campaign("c1").outcome is CancelOutcome.ALREADY_CANCELLED
 
 
 def test_refusal_with_the_campaign_in_the_body_is_judged_from_it(requests_mock):
     cancelled = {"error": "conflict", "message": "Cannot cancel", **campaign("Cancelled", iso(-60))}
     requests_mock.post(CANCEL, status_code=422, json=cancelled)
-    assert LoopCommsHook().cancel_campaign("c1").outcome is CancelOutcome.ALREADY_CANCELLED
+    result = LoopCommsHook().cancel_campaign("c1")
+    assert result.outcome is CancelOutcome.ALREADY_CANCELLED and not requests_mock.request_history[1:]
+    assert LoopCommsHook.status_target_for(result) == {  # the campaign's own facts: evidence
+        "campaign_id": "c1", "cancel_status": "Cancelled", "cancelled_at": cancelled["campaign"]["cancelled_at"],
+    }
+    wording = {"error": "conflict", "message": "Campaign already cancelled", **campaign("sending", None)}
+    requests_mock.post(CANCEL, status_code=409, json=wording)
+    with pytest.raises(AirflowException, match="'sending' and no cancelled_at: it was not cancelled"):
+        LoopCommsHook().cancel_campaign("c1")  # the campaign beats the wording
     sent = {"error": "conflict", "message": "Cannot cancel", **campaign("sent", None)}
     requests_mock.post(CANCEL, status_code=422, json=sent)
     with pytest.raises(CampaignFinishedError):
@@ -190,8 +313,10 @@ def test_refusal_with_the_campaign_in_the_body_is_judged_from_it(requests_mock):
     [
         ([send("cancelled", completed=True)], CancelOutcome.ALREADY_CANCELLED),
         ([send("completed", completed=True)], CampaignFinishedError),
+        ([send("failed", completed=True)], CampaignFinishedError),
         ([], VendorAPIError),
         ([send("sending")], VendorAPIError),
+        ([send("vanished", completed=True)], VendorAPIError),
     ],
 )
 def test_vague_refusal_is_judged_from_the_history(requests_mock, sends, expect):
@@ -294,6 +419,7 @@ def test_operator_returns_json_result_and_a_retry_cancels_the_same_campaign(requ
 
 def test_operator_fails_without_retry_on_a_sent_campaign(requests_mock):
     requests_mock.post(CANCEL, status_code=409, json={"error": "conflict", "message": "Campaign already sent"})
+    requests_mock.get(HISTORY, json={"sends": [send("completed", completed=True)]})
     with pytest.raises(AirflowFailException, match="already been sent"):
         LoopCommsCancelCampaignOperator(task_id="t", campaign_id="c1").execute(context())
 
@@ -313,9 +439,25 @@ def test_operator_wait_deferrable_defers_with_the_cancel_facts_in_the_target(req
         "campaign_id": "c1", "cancel_status": "cancelled", "cancelled_at": body["campaign"]["cancelled_at"],
     }
     assert exc.value.timeout == timedelta(seconds=90) and exc.value.kwargs["result"]["outcome"] == "cancelled"
+    assert exc.value.kwargs["result"]["detail"]["evidence"] == "campaign"
     classpath, kwargs = trigger.serialize()
     assert kwargs["hook_class"] == "airflow_provider_cancel.hooks.loop_comms.LoopCommsHook"
     assert TOKEN not in json.dumps(kwargs)  # serialisable, and no secret in it
+
+
+@pytest.mark.parametrize(
+    ("sends", "state"), [([send("cancelled", True)], "cancelled"), ([send("sending")], "active")],
+)
+def test_operator_wait_after_a_history_judged_refusal_carries_no_cancel_facts(requests_mock, sends, state):
+    requests_mock.post(CANCEL, status_code=409, json={"error": "conflict", "message": "Campaign already cancelled"})
+    requests_mock.get(HISTORY, [{"json": {"sends": [send("cancelled", True)]}}, {"json": {"sends": sends}}])
+    op = LoopCommsCancelCampaignOperator(task_id="t", campaign_id="c1", wait_for_completion=True, deferrable=True)
+    if state == "cancelled":
+        assert op.execute(context())["final_status"]["state"] == "cancelled"
+        return
+    with pytest.raises(TaskDeferred) as exc:  # a send showing up later is judged from history alone
+        op.execute(context())
+    assert exc.value.trigger.target == {"campaign_id": "c1", "cancel_status": None, "cancelled_at": None}
 
 
 def test_operator_wait_returns_at_once_when_no_send_is_running(requests_mock):
@@ -372,7 +514,23 @@ def test_sensor_deferrable_pokes_once_then_defers(requests_mock):
         sensor.execute(context())
     assert requests_mock.call_count == 1 and exc.value.timeout == timedelta(seconds=120)
     assert exc.value.trigger.target == {"campaign_id": "c1", "cancel_status": "cancelled", "cancelled_at": None}
-    assert set(LoopCommsCampaignStatusSensor.template_fields) == {"campaign_id", "cancel_status", "cancelled_at"}
+    assert set(LoopCommsCampaignStatusSensor.template_fields) == {
+        "campaign_id", "cancel_status", "cancelled_at", "refusal_hint",
+    }
+
+
+def test_sensor_refusal_hint_only_breaks_the_tie_of_an_empty_history(requests_mock):
+    sensor = LoopCommsCampaignStatusSensor(task_id="s", campaign_id="c1", cancel_status="None", refusal_hint="cancelled")
+    assert sensor.status_target() == {
+        "campaign_id": "c1", "cancel_status": None, "cancelled_at": None, "refusal_hint": "cancelled",
+    }
+    requests_mock.get(HISTORY, json={"sends": []})
+    assert sensor.poke(context()).is_done
+    requests_mock.get(HISTORY, json={"sends": [send("completed", True)]})
+    with pytest.raises(CampaignFinishedError, match="ended without being cancelled"):
+        sensor.poke(context())
+    none = LoopCommsCampaignStatusSensor(task_id="s", campaign_id="c1", refusal_hint="None")
+    assert "refusal_hint" not in none.status_target()
 
 
 # ------------------------------------------------------------------ connection test

@@ -6,14 +6,22 @@ import json
 from datetime import timedelta
 from types import SimpleNamespace
 
+import jinja2
 import pytest
+import requests
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from airflow_provider_cancel.exceptions import CampaignFinishedError, VendorAPIError
-from airflow_provider_cancel.hooks.periskope import PeriskopeHook
+from airflow_provider_cancel.hooks.periskope import (
+    PeriskopeHook,
+    PurgeAllUnanswered,
+    purge_request,
+)
 from airflow_provider_cancel.operators.periskope import (
+    DELETE_RECORD_KEY,
     PeriskopeCancelBroadcastOperator,
     PeriskopePurgeQueueOperator,
+    PurgeAllRetryRefused,
 )
 from airflow_provider_cancel.sensors.periskope import PeriskopeBroadcastStatusSensor
 from airflow_provider_cancel.status import CampaignState, CancelOutcome
@@ -32,8 +40,28 @@ STOPPED = {"broadcast_id": BID, "status": "stopped"}
 CONFLICT = {"status": "CONFLICT_ERROR", "message": "Broadcast is already stopped", "code": 409}
 
 
-def context(try_number: int = 1) -> dict:
-    return {"ti": SimpleNamespace(dag_id="d", task_id="t", run_id="r", map_index=-1, try_number=try_number)}
+class FakeTaskStateStore:
+    """Airflow 3.3's ``context["task_state_store"]``: one task instance's keys, shared by all its tries."""
+
+    def __init__(self) -> None:
+        self.data: dict = {}
+
+    def get(self, key, default=None):
+        return self.data.get(key, default)
+
+    def set(self, key, value, *, retention=None):
+        assert value is not None
+        self.data[key] = json.loads(json.dumps(value))  # JSON only, as the real store
+
+
+def context(try_number: int = 1, store: FakeTaskStateStore | None = None, max_tries: int | None = None) -> dict:
+    ti = SimpleNamespace(dag_id="d", task_id="t", run_id="r", map_index=-1, try_number=try_number)
+    if max_tries is not None:
+        ti.max_tries = max_tries
+    ctx: dict = {"ti": ti}
+    if store is not None:
+        ctx["task_state_store"] = store
+    return ctx
 
 
 def status_body(raw, **extra) -> dict:
@@ -64,13 +92,33 @@ def test_200_stopped_any_case_is_cancelled(requests_mock, raw):
     assert result.outcome is CancelOutcome.CANCELLED and result.vendor_status == "stopped"
 
 
-def test_409_is_already_stopped_and_reads_which_terminal_state(requests_mock):
+def test_409_on_a_stopped_broadcast_is_already_stopped_with_the_read_back(requests_mock):
     requests_mock.delete(DELETE, status_code=409, json=CONFLICT)
-    requests_mock.get(STATUS, json=status_body("completed", sent_chats=10, pending_chats=0))
+    requests_mock.get(STATUS, json=status_body("stopped", sent_chats=4, pending_chats=0))
     result = PeriskopeHook().cancel_broadcast(BID)
-    assert result.outcome is CancelOutcome.ALREADY_STOPPED and result.vendor_status == "completed"
-    assert result.detail["conflict"] == "Broadcast is already stopped" and result.detail["sent_chats"] == 10
+    assert result.outcome is CancelOutcome.ALREADY_STOPPED and result.vendor_status == "stopped"
+    assert result.detail["conflict"] == "Broadcast is already stopped" and result.detail["sent_chats"] == 4
     assert [r.method for r in requests_mock.request_history] == ["DELETE", "GET"]  # never a second DELETE
+
+
+@pytest.mark.parametrize(("raw", "sent", "word"), [("completed", 10, "completed"), ("Expired", 0, "expired")])
+def test_409_on_a_broadcast_that_already_finished_fails_without_retries(requests_mock, raw, sent, word):
+    # The issue calls every 409 `already_stopped`; the project rule wins: a finished campaign fails, clearly.
+    requests_mock.delete(DELETE, status_code=409, json=CONFLICT)
+    requests_mock.get(STATUS, json=status_body(raw, sent_chats=sent, pending_chats=0))
+    with pytest.raises(CampaignFinishedError) as err:
+        PeriskopeHook().cancel_broadcast(BID)
+    assert f"broadcast '{BID}' had already {word} (sent {sent}/10 chats) before the cancel; nothing was stopped" in str(
+        err.value)
+    assert isinstance(err.value, AirflowFailException)  # no task retry: nothing can change it
+    assert [r.method for r in requests_mock.request_history] == ["DELETE", "GET"]
+
+
+def test_409_with_a_404_read_back_is_already_stopped(requests_mock):
+    requests_mock.delete(DELETE, status_code=409, json=CONFLICT)
+    requests_mock.get(STATUS, status_code=404, json=NOT_FOUND)
+    result = PeriskopeHook().cancel_broadcast(BID)
+    assert result.outcome is CancelOutcome.ALREADY_STOPPED and result.vendor_status is None
 
 
 def test_409_stays_a_success_when_the_deprecated_status_read_fails(requests_mock):
@@ -110,12 +158,26 @@ def test_5xx_on_delete_is_retried_and_the_retry_answer_counts(requests_mock, no_
     assert requests_mock.call_count == 2
 
 
-def test_404_after_an_unanswered_delete_is_the_delete_we_made(requests_mock, no_sleep):
-    # The first DELETE reached Periskope but its answer was lost (504); the repeat finds nothing.
-    requests_mock.delete(DELETE, [{"status_code": 504, "json": {}}, {"status_code": 404, "json": {}}])
+@pytest.mark.parametrize("lost", [requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError])
+def test_404_after_a_read_timeout_or_dropped_connection_is_inferred_deleted_and_logged(
+    requests_mock, no_sleep, capsys, lost
+):
+    # The first DELETE went out and plausibly reached Periskope, but no answer came back; the repeat finds nothing.
+    requests_mock.delete(DELETE, [{"exc": lost}, {"status_code": 404, "json": {}}])
     result = PeriskopeHook().cancel_broadcast(BID)
     assert result.outcome is CancelOutcome.CANCELLED and result.vendor_status == "deleted"
-    assert "inferred" in result.detail
+    assert "read timeout or dropped connection" in result.detail["inferred"]
+    assert "INFERRED deleted" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("gateway", [502, 503, 504])
+def test_404_after_a_gateway_5xx_is_not_found_and_says_the_5xx_may_hide_a_delete(requests_mock, no_sleep, gateway):
+    # A gateway 5xx may never have reached Periskope: the 404 may be about the id, so no inference.
+    requests_mock.delete(DELETE, [{"status_code": gateway, "json": {}}, {"status_code": 404, "json": {}}])
+    with pytest.raises(VendorAPIError, match="not found, or does not belong") as err:
+        PeriskopeHook().cancel_broadcast(BID)
+    assert f"got HTTP {gateway} and no answer" in str(err.value) and "check the Periskope dashboard" in str(err.value)
+    assert requests_mock.call_count == 2
 
 
 def test_404_after_a_429_is_still_not_found(requests_mock, no_sleep):
@@ -309,15 +371,101 @@ def test_status_target_tells_the_trigger_about_our_delete():
     assert op.status_target(stopped) == {"broadcast_id": BID}
 
 
-def test_409_on_a_completed_broadcast_then_waiting_for_cancelled_fails_clearly(requests_mock):
+@pytest.mark.parametrize("wait", [True, False])
+def test_409_on_a_completed_broadcast_fails_the_task_with_or_without_the_wait(requests_mock, wait):
     requests_mock.delete(DELETE, status_code=409, json=CONFLICT)
     requests_mock.get(STATUS, json=status_body("completed", sent_chats=10, pending_chats=0))
-    op = PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id=BID, wait_for_completion=True, deferrable=True)
-    with pytest.raises(CampaignFinishedError, match="'completed'.*ended without being cancelled"):
+    op = PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id=BID, wait_for_completion=wait, deferrable=True)
+    with pytest.raises(CampaignFinishedError, match=r"had already completed \(sent 10/10 chats\) before the cancel; "
+                                                    "nothing was stopped"):
         op.execute(context())
-    # Without the wait the same answers are a success: the issue's `already_stopped`.
-    plain = PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id=BID).execute(context())
-    assert plain["outcome"] == "already_stopped" and plain["vendor_status"] == "completed"
+    assert [r.method for r in requests_mock.request_history] == ["DELETE", "GET"]  # no deferral, no second DELETE
+
+
+def test_409_on_a_stopped_broadcast_then_waiting_succeeds(requests_mock):
+    requests_mock.delete(DELETE, status_code=409, json=CONFLICT)
+    requests_mock.get(STATUS, json=status_body("stopped"))
+    op = PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id=BID, wait_for_completion=True, deferrable=True)
+    result = op.execute(context())
+    assert result["outcome"] == "already_stopped" and result["final_status"]["state"] == "cancelled"
+
+
+# ------------------------------------------------------------------ a task retry after our own delete
+def failing_status_reads(requests_mock, then: dict) -> None:
+    """Status reads that fail for the whole first try (5 attempts), then ``then``."""
+    requests_mock.get(STATUS, [{"status_code": 503, "json": {}}] * 5 + [then])
+
+
+def test_retry_after_our_delete_and_a_failed_wait_reports_deleted_not_not_found(requests_mock, no_sleep, capsys):
+    store = FakeTaskStateStore()
+    requests_mock.delete(DELETE, [{"json": {"broadcast_id": BID, "status": "deleted"}}, {"status_code": 404, "json": {}}])
+    failing_status_reads(requests_mock, {"status_code": 404, "json": {}})
+    op = PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id=BID, wait_for_completion=True, deferrable=False,
+                                          retries=2)
+    with pytest.raises(VendorAPIError) as first:  # try 1: deleted, then the wait's status read failed
+        op.execute(context(try_number=1, store=store))
+    assert not isinstance(first.value, AirflowFailException)  # retryable
+    assert store.data[DELETE_RECORD_KEY]["delete"] == "deleted"
+    again = PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id=BID, wait_for_completion=True, deferrable=False,
+                                             retries=2)
+    result = again.execute(context(try_number=2, store=store))  # try 2: its DELETE gets 404
+    assert (result["outcome"], result["vendor_status"]) == ("cancelled", "deleted")
+    assert "earlier_try" in result["detail"] and result["final_status"]["state"] == "cancelled"
+    assert "an earlier try of this task deleted it" in capsys.readouterr().out
+    assert [r.method for r in requests_mock.request_history].count("DELETE") == 2
+
+
+def test_retry_after_an_unanswered_delete_that_reached_periskope_is_inferred_deleted(requests_mock, no_sleep):
+    store = FakeTaskStateStore()
+    requests_mock.delete(DELETE, [{"exc": requests.exceptions.ReadTimeout}, {"status_code": 404, "json": {}}])
+    op = PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id=BID, retry_limit=1, retries=2)
+    with pytest.raises(VendorAPIError):
+        op.execute(context(try_number=1, store=store))
+    assert store.data[DELETE_RECORD_KEY]["delete"] == "unanswered"
+    result = PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id=BID, retries=2).execute(
+        context(try_number=2, store=store))
+    assert result["vendor_status"] == "deleted" and "inferred" in result["detail"]
+
+
+def test_retry_after_a_gateway_5xx_on_delete_is_still_not_found(requests_mock, no_sleep):
+    store = FakeTaskStateStore()
+    requests_mock.delete(DELETE, [{"status_code": 504, "json": {}}, {"status_code": 404, "json": {}}])
+    with pytest.raises(VendorAPIError):
+        PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id=BID, retry_limit=1, retries=2).execute(
+            context(try_number=1, store=store))
+    assert DELETE_RECORD_KEY not in store.data
+    with pytest.raises(AirflowFailException, match="not found, or does not belong"):
+        PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id=BID, retries=2).execute(
+            context(try_number=2, store=store))
+
+
+def test_the_record_is_only_for_the_same_broadcast(requests_mock):
+    store = FakeTaskStateStore()
+    store.set(DELETE_RECORD_KEY, {"broadcast_id": "another", "delete": "deleted", "try_number": 1})
+    requests_mock.delete(DELETE, status_code=404, json={})
+    with pytest.raises(AirflowFailException, match="not found"):
+        PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id=BID, retries=2).execute(
+            context(try_number=2, store=store))
+
+
+def test_retry_without_a_task_state_store_fails_not_found_with_a_hint(requests_mock):
+    # Airflow < 3.3 has no task state store, and XCom is cleared when a new try starts.
+    requests_mock.delete(DELETE, status_code=404, json={})
+    with pytest.raises(AirflowFailException, match="not found.*an earlier try deleted the broadcast"):
+        PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id=BID, retries=2).execute(context(try_number=2))
+
+
+def test_a_store_that_fails_never_fails_the_cancel(requests_mock):
+    class Broken:
+        def get(self, *a, **k):
+            raise RuntimeError("store down")
+
+        def set(self, *a, **k):
+            raise RuntimeError("store down")
+
+    requests_mock.delete(DELETE, json={"broadcast_id": BID, "status": "deleted"})
+    ctx = {**context(), "task_state_store": Broken()}
+    assert PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id=BID).execute(ctx)["vendor_status"] == "deleted"
 
 
 def test_non_deferrable_wait_polls_until_stopped(requests_mock, monkeypatch):
@@ -407,11 +555,75 @@ def test_purge_queue_ids_from_a_rendered_comma_string(requests_mock):
     assert result["outcome"] == "nothing_to_cancel"
 
 
-def test_purge_all_only_with_explicit_opt_in_sends_the_empty_body(requests_mock, no_sleep):
-    requests_mock.post(PURGE, [{"status_code": 503, "json": {}}, {"json": {"purged": 9, "mode": "all"}}])
-    with pytest.raises(VendorAPIError):
-        PeriskopeHook().purge_queue(purge_all=True)  # a purge-all is never repeated after a 5xx
-    assert requests_mock.call_count == 1 and requests_mock.last_request.json() == {}
+def test_purge_all_with_the_opt_in_sends_the_empty_body(requests_mock):
+    requests_mock.post(PURGE, json={"purged": 9, "mode": "all", "queue_ids": []})
+    result = PeriskopePurgeQueueOperator(task_id="p", purge_all=True).execute(context())
+    assert requests_mock.last_request.json() == {} and result["detail"]["purged"] == 9
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{"status_code": 503, "json": {}}, {"status_code": 500, "json": {}}, {"exc": requests.exceptions.ReadTimeout},
+     {"exc": requests.exceptions.ConnectionError}],
+)
+def test_an_unanswered_purge_all_fails_for_good_and_tells_on_call_to_check_the_queue(requests_mock, no_sleep, answer):
+    requests_mock.post(PURGE, [answer, {"json": {"purged": 9, "mode": "all"}}])
+    with pytest.raises(PurgeAllUnanswered) as err:
+        PeriskopePurgeQueueOperator(task_id="p", purge_all=True, retries=3).execute(context())
+    assert isinstance(err.value, AirflowFailException)  # no task retry re-sends it
+    assert "MAY OR MAY NOT have purged" in str(err.value) and "check the Periskope queue" in str(err.value)
+    assert requests_mock.call_count == 1 and requests_mock.last_request.json() == {}  # never repeated by the hook
+
+
+def test_a_purge_all_that_could_not_connect_says_nothing_was_purged(requests_mock, no_sleep):
+    from urllib3.exceptions import NewConnectionError
+
+    refused = requests.exceptions.ConnectionError(NewConnectionError(None, "refused"))
+    requests_mock.post(PURGE, exc=refused)
+    with pytest.raises(PurgeAllUnanswered, match="was not sent.*Nothing was purged"):
+        PeriskopeHook(retry_limit=2).purge_queue(purge_all=True)
+
+
+def test_a_purge_all_4xx_is_not_called_unanswered(requests_mock):
+    requests_mock.post(PURGE, status_code=422, json={"code": "VALIDATION_ERROR", "fields": {"body": "bad"}})
+    with pytest.raises(VendorAPIError) as err:
+        PeriskopeHook().purge_queue(purge_all=True)
+    assert not isinstance(err.value, PurgeAllUnanswered)
+
+
+@pytest.mark.parametrize("max_tries", [None, 2])
+def test_an_automatic_retry_refuses_to_resend_a_purge_all(requests_mock, max_tries):
+    requests_mock.post(PURGE, json={"purged": 9, "mode": "all"})
+    op = PeriskopePurgeQueueOperator(task_id="p", purge_all=True, retries=2)
+    with pytest.raises(PurgeAllRetryRefused, match="Not re-sending the Periskope purge-all on automatic retry"):
+        op.execute(context(try_number=2, max_tries=max_tries))
+    assert not requests_mock.called
+
+
+def test_the_first_try_after_a_clear_sends_the_purge_all(requests_mock):
+    # Cleared once: max_tries = 3 + 2, and try 4 is the clear's first try (a fresh start).
+    requests_mock.post(PURGE, json={"purged": 9, "mode": "all"})
+    PeriskopePurgeQueueOperator(task_id="p", purge_all=True, retries=2).execute(context(try_number=4, max_tries=5))
+    assert requests_mock.call_count == 1
+
+
+def test_resend_purge_all_on_retry_lets_a_retry_send_it(requests_mock):
+    requests_mock.post(PURGE, json={"purged": 3, "mode": "all"})
+    op = PeriskopePurgeQueueOperator(task_id="p", purge_all=True, resend_purge_all_on_retry=True, retries=2)
+    assert op.execute(context(try_number=2))["detail"]["purged"] == 3
+
+
+def test_a_targeted_purge_is_resent_on_retry(requests_mock):
+    requests_mock.post(PURGE, json={"purged": 2, "mode": "broadcast"})
+    PeriskopePurgeQueueOperator(task_id="p", broadcast_id=BID, retries=2).execute(context(try_number=2))
+    assert requests_mock.call_count == 1
+
+
+@pytest.mark.parametrize("flag", ["true", 1, "{{ params.resend }}"])
+def test_resend_purge_all_on_retry_must_be_a_literal_bool(requests_mock, flag):
+    with pytest.raises(InvalidCancelRequest, match="resend_purge_all_on_retry must be True or False"):
+        PeriskopePurgeQueueOperator(task_id="p", purge_all=True, resend_purge_all_on_retry=flag).execute(context())
+    assert not requests_mock.called
 
 
 def test_targeted_purge_is_retried_after_a_5xx(requests_mock, no_sleep):
@@ -427,6 +639,51 @@ def test_purge_fails_loudly_if_periskope_purged_more_than_asked(requests_mock):
 
 def test_purge_template_fields_exclude_the_opt_in():
     assert set(PeriskopePurgeQueueOperator.template_fields) == {"broadcast_id", "queue_ids"}
+
+
+@pytest.mark.parametrize(
+    "template", ["{{ ids }}", "{{ ids | tojson }}", "{{ ids | join(',') }}", "{{ ids | join(', ') }}", "{{ ids | list }}"]
+)
+def test_queue_ids_rendered_by_jinja_are_read_as_the_list(requests_mock, template):
+    # "{{ params.queue_ids }}" renders a Python list as text: ['q1', 'q2'] (it used to become "['q1'", "'q2']").
+    rendered = jinja2.Environment().from_string(template).render(ids=["q1", "q2"])
+    requests_mock.post(PURGE, json={"purged": 2, "mode": "queue_ids", "queue_ids": ["q1", "q2"]})
+    PeriskopePurgeQueueOperator(task_id="p", queue_ids=rendered).execute(context())
+    assert requests_mock.last_request.json() == {"queue_ids": ["q1", "q2"]}
+
+
+@pytest.mark.parametrize("empty", ["[]", " [ ] ", "()", ""])
+def test_an_empty_rendered_list_means_not_given(requests_mock, empty):
+    requests_mock.post(PURGE, json={"purged": 1, "mode": "broadcast"})
+    PeriskopePurgeQueueOperator(task_id="p", broadcast_id=BID, queue_ids=empty).execute(context())
+    assert requests_mock.last_request.json() == {"broadcast_id": BID}
+
+
+@pytest.mark.parametrize(
+    ("queue_ids", "match"),
+    [
+        ("['q1', 'q2'", "looks like a list but cannot be read"),
+        ("'q1', 'q2'", "neither a list nor comma-separated ids"),
+        ('{"q1": 1}', "neither a list nor comma-separated ids"),
+        ("q1 q2", "neither a list nor comma-separated ids"),
+        ("[['q1']]", "flat list"),
+        ('["q1", ""]', "queue_ids\\[\\] is required"),
+        ("[\"['q1'\"]", "not an id"),
+        (["['q1'", "'q2']"], "not an id"),
+        ("[1.5]", "queue_ids\\[\\] is required"),
+        ("{'a', 'b'}", "neither a list nor comma-separated ids"),
+    ],
+)
+def test_queue_ids_that_are_neither_a_list_nor_ids_are_refused_before_any_http(requests_mock, queue_ids, match):
+    with pytest.raises(InvalidCancelRequest, match=match):
+        PeriskopePurgeQueueOperator(task_id="p", queue_ids=queue_ids).execute(context())
+    assert not requests_mock.called
+
+
+def test_purge_request_reads_json_python_and_comma_forms_alike():
+    expected = ({"queue_ids": ["q1", "q2"]}, "queue_ids")
+    for text in ('["q1", "q2"]', "['q1', 'q2']", "('q1', 'q2')", "q1,q2", " q1 , q2 ,"):
+        assert purge_request(None, text, False) == expected, text
 
 
 # ------------------------------------------------------------------ async read, against the real sandbox
@@ -458,13 +715,34 @@ def sandbox_conn(set_conn):
         yield sb
 
 
-def test_delete_done_but_answer_lost_is_reported_as_deleted(sandbox_conn, no_sleep):
+def test_delete_done_but_answer_lost_in_a_gateway_504_is_not_inferred(sandbox_conn, no_sleep):
+    # The sandbox deletes, then answers 504 (gateway). A 504 is not proof the request reached Periskope,
+    # so the repeat's 404 fails as not found, and the message says the 504 may have hidden a delete.
     (b,) = sandbox_conn.admin("POST", "/periskope/seed", {"broadcasts": [{"status": "scheduled"}],
                                                            "lose_next_delete_answers": 1})["broadcasts"]
-    result = PeriskopeHook().cancel_broadcast(b["id"])
-    assert (result.outcome, result.vendor_status) == (CancelOutcome.CANCELLED, "deleted")
+    with pytest.raises(VendorAPIError, match="not found.*got HTTP 504 and no answer.*check the Periskope dashboard"):
+        PeriskopeHook().cancel_broadcast(b["id"])
     calls = sandbox_conn.admin("GET", "/periskope/state")["cancel_calls"]
     assert [(c["status_code"], c["result"]) for c in calls] == [(504, "deleted"), (404, "not_found")]
+
+
+def test_retry_after_delete_then_failing_status_reads_against_the_sandbox(sandbox_conn, no_sleep):
+    # Try 1 deletes, then every status read of the wait fails (503); try 2's DELETE answers 404.
+    (b,) = sandbox_conn.admin("POST", "/periskope/seed", {"broadcasts": [{"status": "scheduled"}],
+                                                           "fail_next_status_reads": 5})["broadcasts"]
+    store = FakeTaskStateStore()
+
+    def op():
+        return PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id=b["id"], wait_for_completion=True,
+                                                deferrable=False, retries=2)
+
+    with pytest.raises(VendorAPIError, match="HTTP 503"):
+        op().execute(context(try_number=1, store=store))
+    result = op().execute(context(try_number=2, store=store))
+    assert (result["outcome"], result["vendor_status"], result["final_status"]["state"]) == (
+        "cancelled", "deleted", "cancelled")
+    calls = sandbox_conn.admin("GET", "/periskope/state")["cancel_calls"]
+    assert [(c["status_code"], c["result"]) for c in calls] == [(200, "deleted"), (404, "not_found")]
 
 
 def test_dropped_connection_before_acting_is_retried_to_the_real_answer(sandbox_conn, no_sleep):
