@@ -17,10 +17,19 @@ from airflow_provider_cancel.hooks.suprsend import (
     build_cancel_filters,
     require_broad_opt_in,
 )
-from airflow_provider_cancel.operators.base import BaseCancelOperator
+from airflow_provider_cancel.operators.base import (
+    CANCEL_RESULT_XCOM_KEY,
+    BaseCancelOperator,
+)
 from airflow_provider_cancel.status import CancelOutcome, CancelResult
+from airflow_provider_cancel.timeutil import parse_time
 from airflow_provider_cancel.validation import InvalidCancelRequest
-from airflow_provider_cancel.waiting import is_automatic_retry
+from airflow_provider_cancel.waiting import clear_generation, is_automatic_retry
+
+#: ``task_state_store`` key (Airflow >= 3.3) holding the last cancel that matched runs. Unlike XCom,
+#: which Airflow clears when a new try starts, the task state store is shared by every try of a task
+#: instance, so an automatic retry can go on waiting for the runs an earlier try cancelled.
+CANCEL_STATE_KEY = "suprsend_cancel"
 
 
 class BroadCancelRetryRefused(AirflowFailException):
@@ -39,6 +48,25 @@ def parse_flag(name: str, value: Any) -> bool:
     raise InvalidCancelRequest(f"{name} must be true or false (got {value!r}); nothing was sent to SuprSend.")
 
 
+def _cancel_result_from(data: Any) -> CancelResult | None:
+    """A recorded cancel result that names runs and a readable cancel time; ``None`` for anything else."""
+    if not isinstance(data, dict) or data.get("vendor") != "suprsend" or not isinstance(data.get("detail"), dict):
+        return None
+    detail = data["detail"]
+    ids = detail.get("execution_ids")
+    if not isinstance(ids, list) or not ids or not all(isinstance(e, str) and e for e in ids):
+        return None
+    if parse_time(detail.get("cancelled_at")) is None:
+        return None
+    return CancelResult(
+        vendor="suprsend",
+        target=data.get("target") if isinstance(data.get("target"), dict) else {},
+        outcome=CancelOutcome.CANCELLED,
+        vendor_status=data.get("vendor_status"),
+        detail={k: v for k, v in detail.items() if k not in ("earlier_try", "resent")},
+    )
+
+
 class _SuprSendCancelRunsOperator(BaseCancelOperator):
     """Shared by the workflow and broadcast cancel operators (see their docstrings)."""
 
@@ -50,8 +78,8 @@ class _SuprSendCancelRunsOperator(BaseCancelOperator):
         *,
         suprsend_conn_id: str = SuprSendHook.default_conn_name,
         allow_broad_match: bool | str = False,
-        resend_broad_match_on_retry: bool = False,
-        fail_if_nothing_matched: bool = False,
+        resend_broad_match_on_retry: bool | str = False,
+        fail_if_nothing_matched: bool | str = False,
         settle_seconds: float | str = DEFAULT_SETTLE_SECONDS,
         **kwargs: Any,
     ) -> None:
@@ -79,12 +107,23 @@ class _SuprSendCancelRunsOperator(BaseCancelOperator):
 
     def validate(self) -> None:
         require_broad_opt_in(self._filters(), parse_flag("allow_broad_match", self.allow_broad_match))
+        parse_flag("resend_broad_match_on_retry", self.resend_broad_match_on_retry)
+        parse_flag("fail_if_nothing_matched", self.fail_if_nothing_matched)
         self._settle_seconds()
 
     def cancel(self, context: Any) -> CancelResult:
         filters = self._filters()
         retry = is_automatic_retry(context, self.retries)
-        if filters.is_broad and retry and not self.resend_broad_match_on_retry:
+        earlier = self._recall_cancel(context) if retry else None
+        if filters.is_broad and retry and not parse_flag("resend_broad_match_on_retry", self.resend_broad_match_on_retry):
+            if earlier is not None:  # try 1's broad cancel did go through: wait on what it cancelled, send nothing
+                self.log.warning(
+                    "Not re-sending the broad SuprSend %s cancel (%s) on automatic retry (try %s); resuming the "
+                    "wait on the %d run(s) an earlier try cancelled at %s.",
+                    self.run_type, filters.describe(), context["ti"].try_number,
+                    len(earlier.detail["execution_ids"]), earlier.detail["cancelled_at"],
+                )
+                return self._resumed(earlier, None)
             raise BroadCancelRetryRefused(
                 f"Not re-sending a broad SuprSend {self.run_type} cancel ({filters.describe()}) on automatic retry "
                 f"(try {context['ti'].try_number}): an earlier try may already have cancelled the matching runs, and "
@@ -93,17 +132,98 @@ class _SuprSendCancelRunsOperator(BaseCancelOperator):
                 "start), or set resend_broad_match_on_retry=True."
             )
         result = self.hook.cancel_runs(filters, allow_broad_match=True)  # the opt-in was checked in validate()
-        if result.outcome is CancelOutcome.NOTHING_TO_CANCEL and parse_flag(
-            "fail_if_nothing_matched", self.fail_if_nothing_matched
-        ):
-            if retry:  # an earlier try may have cancelled them: an empty answer proves nothing now
-                self.log.warning("Nothing matched on a retry; an earlier try may already have cancelled these runs.")
-            else:
-                raise SuprSendNothingMatchedError(
-                    f"The SuprSend {self.run_type} cancel ({filters.describe()}) matched no running run, and "
-                    "fail_if_nothing_matched=True. Check the ids and filters."
-                )
+        if earlier is not None:
+            result = self._resumed(earlier, result)
+        if result.outcome is CancelOutcome.CANCELLED:
+            self._remember_cancel(context, result)
+        elif retry:  # an earlier try may have cancelled them: an empty answer proves nothing now
+            self.log.warning(
+                "Nothing matched on a retry, and no earlier try of this task recorded a cancel%s; an earlier try "
+                "may still have cancelled these runs before it failed.",
+                "" if context.get("task_state_store") is not None
+                else " (recording one across tries needs Airflow 3.3+, where task_state_store exists)",
+            )
+        elif parse_flag("fail_if_nothing_matched", self.fail_if_nothing_matched):
+            raise SuprSendNothingMatchedError(
+                f"The SuprSend {self.run_type} cancel ({filters.describe()}) matched no running run, and "
+                "fail_if_nothing_matched=True. Check the ids and filters."
+            )
         return result
+
+    # ---------------------------------------------------------------- memory across tries
+    def _remember_cancel(self, context: Any, result: CancelResult) -> None:
+        """
+        Record a cancel that matched runs, right after it returned, so a later automatic try can wait on them.
+
+        SuprSend answers ``[]`` once the runs are cancelled, so a retry (after the wait timed out or
+        failed) could not otherwise tell "nothing matched" from "an earlier try cancelled them".
+        Kept in ``task_state_store`` (shared by all tries, Airflow 3.3+) and pushed to XCom.
+        """
+        data = result.to_dict()
+        store = context.get("task_state_store")
+        if store is not None:
+            ti = context["ti"]
+            saved = {
+                "result": data,
+                "clear_generation": clear_generation(context, self.retries),
+                "try_number": getattr(ti, "try_number", None),
+            }
+            try:
+                store.set(CANCEL_STATE_KEY, saved)
+            except Exception as exc:  # noqa: BLE001 - the cancel is done; never fail it over the bookkeeping
+                self.log.warning("Could not record the cancel for later tries (%s): a retry may not wait on it.", exc)
+        self._remember_result(context, data)
+
+    def _recall_cancel(self, context: Any) -> CancelResult | None:
+        """The cancel an earlier try of this run of the task recorded (same clear generation), if any."""
+        ti = context["ti"]
+        store = context.get("task_state_store")
+        data: Any = None
+        try_number: Any = None
+        try:
+            if store is not None:
+                saved = store.get(CANCEL_STATE_KEY)
+                if isinstance(saved, dict) and saved.get("clear_generation") == clear_generation(context, self.retries):
+                    data, try_number = saved.get("result"), saved.get("try_number")
+            elif getattr(ti, "xcom_pull", None) is not None:
+                # Without a task state store (Airflow < 3.3) XCom is the only place; Airflow clears a task's
+                # XComs when a new try starts, so this finds something only where they survive.
+                data = ti.xcom_pull(task_ids=self.task_id, key=CANCEL_RESULT_XCOM_KEY, map_indexes=ti.map_index)
+        except Exception as exc:  # noqa: BLE001 - the record is a help; reading it must not fail the cancel
+            self.log.warning("Could not read what an earlier try cancelled (%s); treating it as nothing.", exc)
+            return None
+        result = _cancel_result_from(data)
+        if result is not None:
+            self.log.info(
+                "An earlier try%s cancelled %d SuprSend %s run(s) at %s: %s",
+                f" ({try_number})" if try_number else "", len(result.detail["execution_ids"]), self.run_type,
+                result.detail["cancelled_at"], result.detail["execution_ids"][:50],
+            )
+        return result
+
+    def _resumed(self, earlier: CancelResult, now: CancelResult | None) -> CancelResult:
+        """
+        The runs to wait on after a retry: the earlier try's plus any this try's cancel matched.
+
+        Waiting starts from the earlier cancel when this try matched nothing new (messages since then
+        are the evidence), else from this try's cancel, so a run it just cancelled gets a whole window.
+        """
+        earlier_ids = list(earlier.detail["execution_ids"])
+        new_ids = list(now.detail["execution_ids"]) if now is not None else []
+        base = now if now is not None else earlier
+        return CancelResult(
+            vendor=base.vendor,
+            target=base.target,
+            outcome=CancelOutcome.CANCELLED,
+            vendor_status=base.vendor_status,
+            detail={
+                **base.detail,
+                "execution_ids": list(dict.fromkeys([*earlier_ids, *new_ids])),
+                "cancelled_at": base.detail["cancelled_at"] if new_ids else earlier.detail["cancelled_at"],
+                "earlier_try": {"execution_ids": earlier_ids, "cancelled_at": earlier.detail["cancelled_at"]},
+                "resent": now is not None,
+            },
+        )
 
     def status_target(self, result: CancelResult) -> dict[str, Any] | None:
         execution_ids = list(result.detail.get("execution_ids") or [])
@@ -133,9 +253,17 @@ class SuprSendCancelWorkflowOperator(_SuprSendCancelRunsOperator):
     it may have reached SuprSend, and an automatic task retry fails instead of re-sending it
     (unless ``resend_broad_match_on_retry=True``). Targeted cancels are safe to repeat.
 
+    Retries keep waiting: a cancel that matched runs is recorded (``task_state_store``, Airflow 3.3+,
+    and XCom ``cancel_result``) as soon as it returns. When an automatic retry follows a failed or
+    timed-out wait, SuprSend answers the repeated cancel with ``[]`` (the runs are already
+    cancelled), so the retry waits on the recorded runs (plus any new ones it matched) instead of
+    reporting ``nothing_to_cancel``. A broad cancel is then not re-sent at all: the retry only waits.
+
     Returns (XCom) ``{"outcome": "cancelled"|"nothing_to_cancel", "detail": {"execution_ids": [...],
-    "cancelled_at": ..., "broad_match": ...}, ...}``. With ``wait_for_completion=True`` it then
-    waits until the message log of every cancelled execution stays quiet for ``settle_seconds``.
+    "cancelled_at": ..., "broad_match": ...}, ...}`` (after a retry resumed an earlier try's cancel,
+    ``detail`` also has ``earlier_try: {"execution_ids", "cancelled_at"}`` and ``resent``). With
+    ``wait_for_completion=True`` it then waits until the message log of every cancelled execution
+    stays quiet for ``settle_seconds``.
 
     :param execution_id: One workflow execution id, e.g. ``dsl_...`` (templated).
     :param recipients: distinct_ids or contact info (templated; a list, one string, or a JSON list).
@@ -145,9 +273,11 @@ class SuprSendCancelWorkflowOperator(_SuprSendCancelRunsOperator):
     :param allow_broad_match: Opt in to a broad cancel, one without ``execution_id`` or
         ``idempotency_key`` (templated; ``True``/``"true"``). Never the default.
     :param resend_broad_match_on_retry: Let an automatic task retry re-send a broad cancel. By default
-        the retry fails without sending (see the class docstring).
+        the retry sends nothing: it fails, or waits on the runs an earlier try cancelled (see the class
+        docstring). ``True``/``"true"``; anything else that is not a boolean is refused before sending.
     :param fail_if_nothing_matched: Fail (without retries) when SuprSend answers ``execution_ids: []``
-        on the first try. Later tries only warn: an earlier try may have cancelled the runs.
+        on the first try. Later tries only warn: an earlier try may have cancelled the runs (when it
+        recorded them, the retry waits on them instead).
     :param settle_seconds: With ``wait_for_completion=True``: how long the message log must stay quiet
         for each cancelled execution before it counts as settled (templated).
     :param suprsend_conn_id: Airflow connection id (default ``suprsend_default``).
@@ -191,7 +321,8 @@ class SuprSendCancelBroadcastOperator(_SuprSendCancelRunsOperator):
 
     Filters are ANDed; at least one of ``execution_id``, ``list_id``, ``idempotency_key`` is
     required. ``list_id`` without ``execution_id``/``idempotency_key`` is a broad cancel: it needs
-    ``allow_broad_match=True`` and gets the same retry protection as a broad workflow cancel (see
+    ``allow_broad_match=True`` and gets the same retry protection as a broad workflow cancel, and
+    a retry resumes waiting on the runs an earlier try cancelled (see
     :class:`SuprSendCancelWorkflowOperator`). The broadcast trigger API returns no execution id, so
     to target one broadcast set ``$idempotency_key`` when triggering it and cancel by that key.
 
@@ -202,9 +333,11 @@ class SuprSendCancelBroadcastOperator(_SuprSendCancelRunsOperator):
     :param allow_broad_match: Opt in to a broad cancel, one without ``execution_id`` or
         ``idempotency_key`` (templated; ``True``/``"true"``). Never the default.
     :param resend_broad_match_on_retry: Let an automatic task retry re-send a broad cancel. By default
-        the retry fails without sending (see the class docstring).
+        the retry sends nothing: it fails, or waits on the runs an earlier try cancelled (see the class
+        docstring). ``True``/``"true"``; anything else that is not a boolean is refused before sending.
     :param fail_if_nothing_matched: Fail (without retries) when SuprSend answers ``execution_ids: []``
-        on the first try. Later tries only warn: an earlier try may have cancelled the runs.
+        on the first try. Later tries only warn: an earlier try may have cancelled the runs (when it
+        recorded them, the retry waits on them instead).
     :param settle_seconds: With ``wait_for_completion=True``: how long the message log must stay quiet
         for each cancelled execution before it counts as settled (templated).
     :param suprsend_conn_id: Airflow connection id (default ``suprsend_default``).

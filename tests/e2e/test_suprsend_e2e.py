@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 SETTLE = 3  # seconds of quiet that count as settled (production default: 60)
@@ -126,3 +128,51 @@ def test_broad_cancel_is_sent_once_and_an_automatic_retry_does_not_resend_it(san
     assert "new_state=up_for_retry" in result.output  # the 503 did make the task retry...
     assert len(cancel_posts(sandbox)) == 1  # ...but no HTTP-level retry on 503, and the task retry sent nothing
     assert run_statuses(sandbox) == {"broadcast_all": "in_progress"}
+
+
+def wait_for(condition, timeout=120.0, every=0.2):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the DAG run to get there"
+        time.sleep(every)
+
+
+def requests_log(sandbox):
+    return sandbox.admin("GET", "/requests?vendor=suprsend")["requests"]
+
+
+def test_a_retry_after_the_wait_failed_waits_again_instead_of_succeeding(sandbox, run_dag):
+    # The cancel does not take at once: the run keeps sending for `lag` seconds after it, past try 1's failure.
+    lag = 55
+    seed(sandbox, workflow=[{"execution_id": "dsl_retry", "idempotency_key": "order-99", "message_every_s": 1, "total_messages": 5000}])
+    sandbox.admin("POST", "/config", {"suprsend": {"cancel_lag_s": lag}})
+    conf = {"idempotency_key": "order-99", "settle_seconds": SETTLE}
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(run_dag, "suprsend_cancel_workflow", conf)
+        # Try 1 cancelled and checked once (not settled: still sending). Now the message list fails
+        # for a while: the trigger gives up after 5 failed polls in a row and try 1 fails.
+        wait_for(lambda: [e["method"] for e in requests_log(sandbox)][:2] == ["POST", "GET"] or running.done())
+        sandbox.admin("POST", "/suprsend/faults", {"fail_next": 10, "status": 503})
+        result = running.result(timeout=300)
+
+    assert result.state == "success", result.tail()
+    assert "Gave up after 5 failed polls in a row" in result.output and "new_state=up_for_retry" in result.output
+    calls = sandbox_state(sandbox)["cancel_calls"]
+    assert [c["cancelled"] for c in calls] == [["dsl_retry"], []]  # try 2's cancel found nothing left to cancel...
+
+    xcom = result.xcom("cancel_workflow_runs")
+    assert xcom["outcome"] == "cancelled", xcom  # ...yet it did not stop at "nothing_to_cancel"
+    try_1 = xcom["detail"]["earlier_try"]
+    assert try_1["execution_ids"] == xcom["detail"]["execution_ids"] == ["dsl_retry"]
+    assert xcom["detail"]["cancelled_at"] == try_1["cancelled_at"] and xcom["detail"]["resent"] is True
+    # Try 2 waited again on dsl_retry's message log (deferring again while messages still came)...
+    second_post = [i for i, e in enumerate(requests_log(sandbox)) if e["method"] == "POST"][1]
+    gets = [e for e in requests_log(sandbox)[second_post:] if e["method"] == "GET" and e["status"] == 200]
+    assert gets and {g["query"]["execution_id"] for g in gets} == {"dsl_retry"}
+    assert {g["query"]["created_at_gte"] for g in gets} == {try_1["cancelled_at"][:19] + "Z"}
+    assert result.output.count("Pausing task as DEFERRED.") == 2, result.tail()
+    # ...and finished only once the run had been quiet for the whole window after its last message.
+    final = xcom["final_status"]
+    last_message = max(ts(m["created_at"]) for m in sandbox_state(sandbox)["messages"])
+    assert final["state"] == "cancelled" and final["extra"]["new_messages"] >= lag - 5
+    assert (ts(final["extra"]["checked_at"]) - last_message).total_seconds() >= SETTLE

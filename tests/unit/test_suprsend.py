@@ -18,6 +18,7 @@ from airflow.sdk.exceptions import (
 
 from airflow_provider_cancel.exceptions import VendorAPIError
 from airflow_provider_cancel.hooks.suprsend import (
+    DEFAULT_SETTLE_SECONDS,
     MAX_WATCHED_EXECUTIONS,
     SuprSendHook,
     SuprSendNothingMatchedError,
@@ -27,7 +28,9 @@ from airflow_provider_cancel.hooks.suprsend import (
     parse_recipients,
     settle_status,
 )
+from airflow_provider_cancel.operators.base import CANCEL_RESULT_XCOM_KEY
 from airflow_provider_cancel.operators.suprsend import (
+    CANCEL_STATE_KEY,
     BroadCancelRetryRefused,
     SuprSendCancelBroadcastOperator,
     SuprSendCancelWorkflowOperator,
@@ -435,6 +438,172 @@ def test_wait_non_deferrable_polls_until_settled(requests_mock, monkeypatch):
     op = SuprSendCancelWorkflowOperator(task_id="t", execution_id="dsl_1", wait_for_completion=True, deferrable=False, settle_seconds=0)
     out = op.execute(context())
     assert out["final_status"]["state"] == "cancelled" and out["final_status"]["extra"]["new_messages"] == 0
+
+
+# ------------------------------------------------------------------ retries after the wait failed
+class TaskStateStore(dict):
+    """Stand-in for Airflow 3.3's ``context["task_state_store"]``: one store shared by every try."""
+
+    def get(self, key, default=None):
+        return super().get(key, default)
+
+    def set(self, key, value, *, retention=None):
+        assert value is not None and json.loads(json.dumps(value)) == value  # JSON only, like the real one
+        self[key] = value
+
+
+class XComTI(SimpleNamespace):
+    def xcom_push(self, key, value):
+        self.xcoms[key] = value
+
+    def xcom_pull(self, task_ids, key, map_indexes):
+        assert (task_ids, map_indexes) == (self.task_id, self.map_index)
+        return self.xcoms.get(key)
+
+
+def try_context(try_number, store=None, xcoms=None, max_tries=2):
+    ctx = context(try_number, max_tries)
+    if xcoms is not None:
+        ctx["ti"] = XComTI(**vars(ctx["ti"]), xcoms=xcoms)
+    if store is not None:
+        ctx["task_state_store"] = store
+    return ctx
+
+
+def workflow_op(**kwargs):
+    """A fresh operator per try, as Airflow builds one per try."""
+    defaults = {"task_id": "t", "idempotency_key": "order-77", "wait_for_completion": True, "retries": 2}
+    return SuprSendCancelWorkflowOperator(**{**defaults, **kwargs})
+
+
+def test_retry_after_a_failed_deferred_wait_defers_again_on_the_earlier_runs(requests_mock):
+    # Try 1 cancels dsl_1 and defers; the wait then times out (messages kept coming) or the trigger gave up.
+    store = TaskStateStore()
+    requests_mock.post(WF_CANCEL, [{"json": {"execution_ids": ["dsl_1"]}}, {"json": {"execution_ids": []}}])
+    requests_mock.get(MESSAGES, json=page())
+    with pytest.raises(TaskDeferred) as first:
+        workflow_op(deferrable=True).execute(try_context(1, store))
+    try_1 = first.value.kwargs["result"]
+    # Try 2 re-sends the cancel; SuprSend answers [] because dsl_1 is already cancelled. It must wait again.
+    with pytest.raises(TaskDeferred) as second:
+        workflow_op(deferrable=True).execute(try_context(2, store))
+    assert second.value.trigger.target == {
+        "execution_ids": ["dsl_1"], "since": try_1["detail"]["cancelled_at"], "settle_seconds": DEFAULT_SETTLE_SECONDS,
+    }
+    result = second.value.kwargs["result"]
+    assert result["outcome"] == "cancelled" and result["detail"]["resent"] is True
+    assert result["detail"]["earlier_try"] == {"execution_ids": ["dsl_1"], "cancelled_at": try_1["detail"]["cancelled_at"]}
+    assert [r.method for r in requests_mock.request_history] == ["POST", "GET", "POST", "GET"]
+
+
+def test_retry_after_a_transient_error_in_the_polling_wait_polls_again(requests_mock):
+    store = TaskStateStore()
+    requests_mock.post(WF_CANCEL, [{"json": {"execution_ids": ["dsl_1"]}}, {"json": {"execution_ids": []}}])
+    requests_mock.get(MESSAGES, [{"status_code": 503, "json": {"code": 503, "message": "busy"}}, {"json": page()}])
+    with pytest.raises(VendorAPIError):  # retryable: the task goes up for retry
+        workflow_op(deferrable=False, retry_limit=1).execute(try_context(1, store))
+    try_1 = store[CANCEL_STATE_KEY]["result"]
+    assert try_1["detail"]["execution_ids"] == ["dsl_1"] and store[CANCEL_STATE_KEY]["try_number"] == 1
+    out = workflow_op(deferrable=False, settle_seconds=0).execute(try_context(2, store))
+    assert out["outcome"] == "cancelled" and out["final_status"]["state"] == "cancelled"
+    assert out["detail"]["execution_ids"] == ["dsl_1"] and out["detail"]["cancelled_at"] == try_1["detail"]["cancelled_at"]
+    last = query(requests_mock.last_request)  # try 2 read the message log of dsl_1 since try 1's cancel
+    assert last["execution_id"] == "dsl_1" and last["created_at_gte"] == try_1["detail"]["cancelled_at"][:19] + "Z"
+
+
+def test_the_cancel_result_is_pushed_to_xcom_right_after_the_cancel_and_a_retry_can_pull_it(requests_mock):
+    xcoms = {}  # no task_state_store (Airflow < 3.3): XCom is the only record
+    requests_mock.post(WF_CANCEL, [{"json": {"execution_ids": ["dsl_1"]}}, {"json": {"execution_ids": []}}])
+    requests_mock.get(MESSAGES, [{"status_code": 500, "json": {"code": 500, "message": "oops"}}, {"json": page()}])
+    with pytest.raises(VendorAPIError):
+        workflow_op(deferrable=False, retry_limit=1).execute(try_context(1, xcoms=xcoms))
+    assert xcoms[CANCEL_RESULT_XCOM_KEY]["detail"]["execution_ids"] == ["dsl_1"]  # pushed before the wait
+    out = workflow_op(deferrable=False, settle_seconds=0).execute(try_context(2, xcoms=xcoms))
+    assert out["outcome"] == "cancelled" and out["detail"]["execution_ids"] == ["dsl_1"] and "final_status" in out
+
+
+def test_retry_waits_on_the_union_of_earlier_and_new_runs_from_the_new_cancel(requests_mock):
+    store = TaskStateStore()
+    requests_mock.post(WF_CANCEL, [{"json": {"execution_ids": ["dsl_1"]}}, {"json": {"execution_ids": ["dsl_2", "dsl_1"]}}])
+    requests_mock.get(MESSAGES, json=page())
+    with pytest.raises(TaskDeferred):
+        workflow_op(deferrable=True).execute(try_context(1, store))
+    with pytest.raises(TaskDeferred) as second:
+        workflow_op(deferrable=True).execute(try_context(2, store))
+    result = second.value.kwargs["result"]
+    assert second.value.trigger.target["execution_ids"] == ["dsl_1", "dsl_2"]
+    # dsl_2 was cancelled only now: its quiet window starts at this try's cancel.
+    assert second.value.trigger.target["since"] == result["detail"]["cancelled_at"] != result["detail"]["earlier_try"]["cancelled_at"]
+    assert store[CANCEL_STATE_KEY]["result"]["detail"]["execution_ids"] == ["dsl_1", "dsl_2"]  # try 3 would wait on both
+
+
+def test_retry_with_nothing_recorded_keeps_nothing_to_cancel(requests_mock):
+    requests_mock.post(WF_CANCEL, json={"execution_ids": []})
+    assert workflow_op(deferrable=True).execute(try_context(2, TaskStateStore()))["outcome"] == "nothing_to_cancel"
+    assert workflow_op(deferrable=True).execute(try_context(2, xcoms={}))["outcome"] == "nothing_to_cancel"
+    with pytest.raises(SuprSendNothingMatchedError):  # first try: fail_if_nothing_matched still fails
+        workflow_op(fail_if_nothing_matched=True).execute(try_context(1, TaskStateStore()))
+    assert requests_mock.call_count == 3 and not [r for r in requests_mock.request_history if r.method == "GET"]
+
+
+def test_a_cancel_recorded_before_a_clear_is_not_resumed(requests_mock):
+    store = TaskStateStore()
+    requests_mock.post(WF_CANCEL, [{"json": {"execution_ids": ["dsl_1"]}}, {"json": {"execution_ids": []}}])
+    requests_mock.get(MESSAGES, json=page())
+    with pytest.raises(TaskDeferred):
+        workflow_op(deferrable=True).execute(try_context(1, store))
+    # Cleared after try 3 (max_tries = 3 + retries); try 5 is an automatic retry of that fresh start.
+    out = workflow_op(deferrable=True).execute(try_context(5, store, max_tries=5))
+    assert out["outcome"] == "nothing_to_cancel"
+
+
+@pytest.mark.parametrize("saved", [None, "x", {"result": {"vendor": "suprsend", "detail": {"execution_ids": []}}, "clear_generation": 0},
+                                   {"result": {"vendor": "suprsend", "detail": {"execution_ids": ["d"], "cancelled_at": "?"}}, "clear_generation": 0}])
+def test_an_unusable_record_is_ignored(requests_mock, saved):
+    store = TaskStateStore({CANCEL_STATE_KEY: saved} if saved is not None else {})
+    requests_mock.post(WF_CANCEL, json={"execution_ids": []})
+    assert workflow_op().execute(try_context(2, store))["outcome"] == "nothing_to_cancel"
+
+
+def test_broad_retry_waits_on_what_the_earlier_try_cancelled_without_resending(requests_mock):
+    store = TaskStateStore()
+    requests_mock.post(WF_CANCEL, json={"execution_ids": ["dsl_1", "dsl_2"]})
+    requests_mock.get(MESSAGES, json=page())
+    broad = {"idempotency_key": None, "workflow_slug": "promo", "allow_broad_match": True, "deferrable": True}
+    with pytest.raises(TaskDeferred) as first:
+        workflow_op(**broad).execute(try_context(1, store))
+    with pytest.raises(TaskDeferred) as second:
+        workflow_op(**broad).execute(try_context(2, store))
+    assert second.value.trigger.target == first.value.trigger.target
+    assert second.value.kwargs["result"]["detail"]["resent"] is False
+    assert [r.method for r in requests_mock.request_history] == ["POST", "GET", "GET"]  # no second POST
+    with pytest.raises(BroadCancelRetryRefused):  # nothing recorded: still refused
+        workflow_op(**broad).execute(try_context(2, TaskStateStore()))
+
+
+@pytest.mark.parametrize("value", ["false", "False", "0", "no", ""])
+def test_resend_broad_match_on_retry_parses_rendered_false(requests_mock, value):
+    requests_mock.post(WF_CANCEL, json={"execution_ids": ["dsl_9"]})
+    op = SuprSendCancelWorkflowOperator(
+        task_id="t", workflow_slug="promo", allow_broad_match=True, resend_broad_match_on_retry=value, retries=2
+    )
+    with pytest.raises(BroadCancelRetryRefused):
+        op.execute(context(try_number=2, max_tries=2))
+    assert not requests_mock.called
+    resend = SuprSendCancelWorkflowOperator(
+        task_id="t", workflow_slug="promo", allow_broad_match=True, resend_broad_match_on_retry="true", retries=2
+    )
+    assert resend.execute(context(try_number=2, max_tries=2))["outcome"] == "cancelled"
+
+
+@pytest.mark.parametrize("flag", ["resend_broad_match_on_retry", "fail_if_nothing_matched"])
+@pytest.mark.parametrize("value", ["maybe", 2.5, ["x"]])
+def test_flags_that_are_not_booleans_are_refused_before_any_http(requests_mock, flag, value):
+    requests_mock.post(WF_CANCEL, json={"execution_ids": []})
+    op = SuprSendCancelWorkflowOperator(task_id="t", execution_id="dsl_1", **{flag: value})
+    with pytest.raises(InvalidCancelRequest, match=f"{flag} must be true or false"):
+        op.execute(context())
+    assert not requests_mock.called
 
 
 def test_execute_complete_adds_the_final_status():
