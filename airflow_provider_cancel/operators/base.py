@@ -131,6 +131,36 @@ class BaseCancelOperator(BaseOperator):
             result = ti.xcom_pull(task_ids=self.task_id, key=CANCEL_RESULT_XCOM_KEY, map_indexes=ti.map_index)
         return self._with_status(result or {}, status)
 
+    # ----------------------------------------------------------------- memory across tries
+    def recall_across_tries(self, context: Any, key: str) -> Any:
+        """
+        What an earlier try of this task instance stored under ``key``, or ``None``.
+
+        Uses Airflow 3.3's ``task_state_store``, which every try of a task instance shares (XComs are
+        cleared when a new try starts). A failure to read is logged, never raised: the memory helps a
+        retry decide, it must not fail a cancel.
+        """
+        store = context.get("task_state_store")
+        if store is None:
+            return None
+        try:
+            return store.get(key)
+        except Exception as exc:  # noqa: BLE001
+            self.log.warning("Could not read %r from the task state store (%s); carrying on without it", key, exc)
+            return None
+
+    def remember_across_tries(self, context: Any, key: str, value: Any) -> bool:
+        """Store ``value`` for later tries of this task instance; ``False`` if there is no store or it failed."""
+        store = context.get("task_state_store")
+        if store is None:
+            return False
+        try:
+            store.set(key, value)
+        except Exception as exc:  # noqa: BLE001 - the cancel is done; never fail it over the bookkeeping
+            self.log.warning("Could not write %r to the task state store (%s): a retry will not see it", key, exc)
+            return False
+        return True
+
     @staticmethod
     def _remember_result(context: Any, result: dict[str, Any]) -> None:
         # `airflow dags test` resumes a deferred task with {"event": ...} only, dropping the defer

@@ -73,12 +73,12 @@ class PeriskopeCancelBroadcastOperator(BaseCancelOperator):
     def cancel(self, context: Any) -> CancelResult:
         broadcast_id = require_id("broadcast_id", self.broadcast_id)
         store = context.get("task_state_store")  # Airflow 3.3+: survives retries, unlike XCom
-        earlier = self._recall_delete(store, broadcast_id)
+        earlier = self._recall_delete(context, broadcast_id)
         try:
             result = self.hook.cancel_broadcast(broadcast_id, earlier_attempt=earlier)
         except VendorAPIError as exc:
             if earlier is None and self.hook.delete_went_unanswered(broadcast_id):
-                self._record_delete(store, broadcast_id, EARLIER_UNANSWERED, context)
+                self._record_delete(context, broadcast_id, EARLIER_UNANSWERED)
             if exc.status_code == 404 and store is None and is_automatic_retry(context, self.retries):
                 raise VendorAPIError(
                     exc.vendor, 404,
@@ -91,18 +91,12 @@ class PeriskopeCancelBroadcastOperator(BaseCancelOperator):
             # An inferred delete (no answer was seen) is remembered as such, not as Periskope's `deleted`.
             seen = EARLIER_UNANSWERED if "inferred" in result.detail else EARLIER_DELETED
             if seen != earlier:
-                self._record_delete(store, broadcast_id, seen, context)
+                self._record_delete(context, broadcast_id, seen)
         return result
 
-    def _recall_delete(self, store: Any, broadcast_id: str) -> str | None:
+    def _recall_delete(self, context: Any, broadcast_id: str) -> str | None:
         """What an earlier try of this task instance recorded about its DELETE of ``broadcast_id``."""
-        if store is None:
-            return None
-        try:
-            record = store.get(DELETE_RECORD_KEY)
-        except Exception as exc:  # noqa: BLE001 - the memory is a help; reading it must never fail the cancel
-            self.log.warning("Could not read the task state store (%s); carrying on without it", exc)
-            return None
+        record = self.recall_across_tries(context, DELETE_RECORD_KEY)
         if not isinstance(record, dict) or record.get("broadcast_id") != broadcast_id:
             return None
         outcome = record.get("delete")
@@ -112,15 +106,11 @@ class PeriskopeCancelBroadcastOperator(BaseCancelOperator):
             return outcome
         return None
 
-    def _record_delete(self, store: Any, broadcast_id: str, outcome: str, context: Any) -> None:
-        if store is None:
-            return
+    def _record_delete(self, context: Any, broadcast_id: str, outcome: str) -> None:
         try_number = getattr(context.get("ti"), "try_number", None)
-        try:
-            store.set(DELETE_RECORD_KEY, {"broadcast_id": broadcast_id, "delete": outcome, "try_number": try_number})
-        except Exception as exc:  # noqa: BLE001 - never fail a cancel that happened because the note was not kept
-            self.log.warning("Could not record the DELETE in the task state store (%s); a retry may report the "
-                             "broadcast as not found", exc)
+        self.remember_across_tries(
+            context, DELETE_RECORD_KEY, {"broadcast_id": broadcast_id, "delete": outcome, "try_number": try_number}
+        )
 
     def status_target(self, result: CancelResult) -> dict[str, Any]:
         # The trigger must know a 404 follows our own delete: it cannot see this result otherwise.

@@ -160,38 +160,31 @@ class _SuprSendCancelRunsOperator(BaseCancelOperator):
         Kept in ``task_state_store`` (shared by all tries, Airflow 3.3+) and pushed to XCom.
         """
         data = result.to_dict()
-        store = context.get("task_state_store")
-        if store is not None:
-            ti = context["ti"]
-            saved = {
-                "result": data,
-                "clear_generation": clear_generation(context, self.retries),
-                "try_number": getattr(ti, "try_number", None),
-            }
-            try:
-                store.set(CANCEL_STATE_KEY, saved)
-            except Exception as exc:  # noqa: BLE001 - the cancel is done; never fail it over the bookkeeping
-                self.log.warning("Could not record the cancel for later tries (%s): a retry may not wait on it.", exc)
+        ti = context["ti"]
+        saved = {
+            "result": data,
+            "clear_generation": clear_generation(context, self.retries),
+            "try_number": getattr(ti, "try_number", None),
+        }
+        self.remember_across_tries(context, CANCEL_STATE_KEY, saved)
         self._remember_result(context, data)
 
     def _recall_cancel(self, context: Any) -> CancelResult | None:
         """The cancel an earlier try of this run of the task recorded (same clear generation), if any."""
         ti = context["ti"]
-        store = context.get("task_state_store")
         data: Any = None
         try_number: Any = None
-        try:
-            if store is not None:
-                saved = store.get(CANCEL_STATE_KEY)
-                if isinstance(saved, dict) and saved.get("clear_generation") == clear_generation(context, self.retries):
-                    data, try_number = saved.get("result"), saved.get("try_number")
-            elif getattr(ti, "xcom_pull", None) is not None:
-                # Without a task state store (Airflow < 3.3) XCom is the only place; Airflow clears a task's
-                # XComs when a new try starts, so this finds something only where they survive.
+        if context.get("task_state_store") is not None:
+            saved = self.recall_across_tries(context, CANCEL_STATE_KEY)
+            if isinstance(saved, dict) and saved.get("clear_generation") == clear_generation(context, self.retries):
+                data, try_number = saved.get("result"), saved.get("try_number")
+        elif getattr(ti, "xcom_pull", None) is not None:
+            # Without a task state store (Airflow < 3.3) XCom is the only place; Airflow clears a task's
+            # XComs when a new try starts, so this finds something only where they survive.
+            try:
                 data = ti.xcom_pull(task_ids=self.task_id, key=CANCEL_RESULT_XCOM_KEY, map_indexes=ti.map_index)
-        except Exception as exc:  # noqa: BLE001 - the record is a help; reading it must not fail the cancel
-            self.log.warning("Could not read what an earlier try cancelled (%s); treating it as nothing.", exc)
-            return None
+            except Exception as exc:  # noqa: BLE001 - the record is a help; reading it must not fail the cancel
+                self.log.warning("Could not read what an earlier try cancelled (%s); treating it as nothing.", exc)
         result = _cancel_result_from(data)
         if result is not None:
             self.log.info(

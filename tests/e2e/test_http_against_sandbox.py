@@ -38,10 +38,10 @@ def test_lost_response_is_replayed_not_cancelled_twice(arsel):
     # The retry carries the same Idempotency-Key, so the vendor answers 503 while the first is in
     # flight, then replays the first answer: exactly one cancel happens.
     c = seed(arsel, status="sending")
-    arsel.admin("POST", "/arsel/faults", {"latency_ms": 1500})
+    arsel.admin("POST", "/arsel/faults", {"latency_ms": 3000})
     # Only the first request is slow: the latency is lifted while it is still in flight.
     threading.Timer(0.7, lambda: arsel.admin("DELETE", "/arsel/faults")).start()
-    hook = ArselHook(timeout=(2, 0.5), retry_limit=8, retry_max_wait=1)
+    hook = ArselHook(timeout=(2, 1.0), retry_limit=10, retry_max_wait=1)
     result = hook.cancel_campaign(c["id"], idempotency_key="task-key-1")
     assert result.outcome is CancelOutcome.CANCELLED
     assert [call["result"] for call in cancel_calls(arsel)] == ["cancelled"]

@@ -222,11 +222,13 @@ def test_idempotency_replay_mismatch_invalid_and_expiry(sb: SandboxServer, api: 
 
 def test_idempotency_concurrent_request_is_503(sb: SandboxServer) -> None:
     (c,) = seed(sb, {"channel": "sms", "status": "queued"})
-    sb.admin("POST", "/arsel/faults", {"latency_ms": 600})  # the first request holds the key this long
+    sb.admin("POST", "/arsel/faults", {"latency_ms": 2000})  # the first request holds the key this long
     headers = {**AUTH, "Idempotency-Key": "slow"}
     with ThreadPoolExecutor(1) as pool:
         slow = pool.submit(requests.post, campaign_url(sb, c, "/cancel"), headers=headers)
-        time.sleep(0.2)
+        deadline = time.monotonic() + 5  # wait until the first request is being handled, not a fixed time
+        while not sb.admin("GET", "/arsel/state")["cancel_calls"] and time.monotonic() < deadline:
+            time.sleep(0.02)
         r = requests.post(campaign_url(sb, c, "/cancel"), headers=headers)
         assert r.status_code == 503 and r.json()["name"] == "concurrent_idempotent_requests"
         assert slow.result().status_code == 200
@@ -276,7 +278,10 @@ def test_latency(sb: SandboxServer, api: requests.Session) -> None:
     assert time.monotonic() - t0 >= 0.3
     with pytest.raises(requests.Timeout):
         api.get(url, timeout=0.1)
-    time.sleep(0.4)  # let the server finish the abandoned request, so it is not logged in the next test
+    # Let the server finish the abandoned request, so it is not logged in the next test.
+    deadline = time.monotonic() + 5
+    while len(sb.admin("GET", "/requests")["requests"]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def test_drop_connection_and_fault_order(sb: SandboxServer, api: requests.Session) -> None:
@@ -317,10 +322,10 @@ def test_drop_connection_aiohttp(sb: SandboxServer) -> None:
 
 
 def test_time_progression_lazy_and_forced(sb: SandboxServer, api: requests.Session) -> None:
-    fast, slow, stuck = seed(sb, {"channel": "email", "status": "scheduled", "advance_every_s": 0.2},
+    fast, slow, stuck = seed(sb, {"channel": "email", "status": "scheduled", "advance_every_s": 1},
                              {"channel": "sms", "status": "scheduled", "advance_every_s": 60},
                              {"channel": "email", "status": "sending"})
-    time.sleep(0.25)  # real time, computed lazily on read
+    time.sleep(1.2)  # real time, computed lazily on read (queued until 2 s after the seed)
     assert api.get(campaign_url(sb, fast)).json()["status"] == "queued"
     assert api.get(campaign_url(sb, slow)).json()["status"] == "scheduled"
     sb.admin("POST", "/time", {"advance_s": 120})  # jump two steps at once

@@ -162,14 +162,14 @@ def test_runs_emit_messages_then_complete(sb: SandboxServer, api: Any) -> None:
 
 def test_cancel_stops_messages_except_those_within_the_lag(sb: SandboxServer, api: Any) -> None:
     seed(sb, broadcast=[
-        {"execution_id": "broadcast_1", "message_every_s": 1, "total_messages": 100},
-        {"execution_id": "broadcast_2", "message_every_s": 1, "total_messages": 100},
-    ])
-    sb.admin("POST", "/config", {"suprsend": {"cancel_lag_s": 3}})
+        {"execution_id": "broadcast_1", "message_every_s": 10, "total_messages": 100},
+        {"execution_id": "broadcast_2", "message_every_s": 10, "total_messages": 100},
+    ])  # 10 s apart: both cancels land well before the second message, even on a slow machine
+    sb.admin("POST", "/config", {"suprsend": {"cancel_lag_s": 30}})
     api.post("/v1/broadcast_run/cancel/", {"execution_id": "broadcast_1"})
     sb.admin("POST", "/config", {"suprsend": {"cancel_lag_s": 0}})
     api.post("/v1/broadcast_run/cancel/", {"execution_id": "broadcast_2"})
-    advance_time(sb, 30)
+    advance_time(sb, 120)
     counts = {e: api.get("/v1/message/", execution_id=e).json()["meta"]["count"] for e in ("broadcast_1", "broadcast_2")}
     assert counts == {"broadcast_1": 4, "broadcast_2": 1}  # the lag is fixed when the cancel lands
     run = next(r for r in state(sb)["broadcast_runs"] if r["execution_id"] == "broadcast_1")
