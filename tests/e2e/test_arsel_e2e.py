@@ -86,3 +86,15 @@ def test_rate_limit_and_outage_are_retried_with_one_cancel(sandbox, run_dag):
     assert [(r["status"], r["outcome"]) for r in log[:3]] == [(429, "fault"), (503, "fault"), (200, "handled")]
     assert len({r["idempotency_key"] for r in log}) == 1  # every attempt was the same request
     assert [c["result"] for c in sandbox.admin("GET", "/arsel/state")["cancel_calls"]] == ["cancelled"]
+
+
+def test_unknown_campaign_fails_at_once_without_retries(sandbox, run_dag):
+    seed(sandbox, {"channel": "email", "name": "bystander", "status": "sending"})
+    result = run_dag("arsel_cancel_campaign", {"campaign_id": "no-such-campaign"})
+    assert result.state == "failed"
+    assert result.task_states()["cancel_campaign"] == "failed"
+    assert "HTTP 404 [not_found]: Campaign not found" in result.output
+    assert "up_for_retry" not in result.output  # a retry cannot make an unknown id exist
+    posts = [r for r in sandbox.admin("GET", "/requests?vendor=arsel")["requests"] if r["method"] == "POST"]
+    assert len(posts) == 1
+    assert [c["status"] for c in sandbox.admin("GET", "/arsel/state")["campaigns"]] == ["sending"]

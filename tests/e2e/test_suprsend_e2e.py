@@ -176,3 +176,17 @@ def test_a_retry_after_the_wait_failed_waits_again_instead_of_succeeding(sandbox
     last_message = max(ts(m["created_at"]) for m in sandbox_state(sandbox)["messages"])
     assert final["state"] == "cancelled" and final["extra"]["new_messages"] >= lag - 5
     assert (ts(final["extra"]["checked_at"]) - last_message).total_seconds() >= SETTLE
+
+
+def test_a_cancel_that_matches_nothing_succeeds_as_nothing_to_cancel(sandbox, run_dag):
+    seed(sandbox, workflow=[
+        {"execution_id": "dsl_other", "workflow_slug": "promo", "recipient": "u1", "idempotency_key": "order-1",
+         "message_every_s": 1, "total_messages": 500},
+    ])
+    result = run_dag("suprsend_cancel_workflow", {"idempotency_key": "order-404", "settle_seconds": SETTLE})
+    assert result.state == "success", result.tail()
+    xcom = result.xcom("cancel_workflow_runs")
+    assert xcom["outcome"] == "nothing_to_cancel" and xcom["detail"]["execution_ids"] == []
+    assert "final_status" not in xcom  # nothing was cancelled, so there was nothing to wait for
+    assert run_statuses(sandbox) == {"dsl_other": "in_progress"}
+    assert len(cancel_posts(sandbox)) == 1
