@@ -39,3 +39,19 @@ def no_sleep(monkeypatch):
     slept: list[float] = []
     monkeypatch.setattr(tenacity.nap.time, "sleep", slept.append)
     return slept
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """One local vendor sandbox (127.0.0.1) for the whole session, shared by the e2e and UI tests."""
+    from airflow_provider_cancel.sandbox import SandboxServer
+
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """The sandbox, reset to its documented defaults (state, faults, request log, rate limits on) for each test."""
+    sandbox_server.reset()
+    return sandbox_server

@@ -31,7 +31,6 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import harness  # noqa: E402
 
-from airflow_provider_cancel.sandbox import SandboxServer  # noqa: E402
 
 ARTIFACTS = REPO / "test-artifacts" / "ui"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -97,19 +96,6 @@ class ApiServer:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-@pytest.fixture(scope="session")
-def ui_sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer() as server:
-        yield server
-
-
-@pytest.fixture
-def sandbox(ui_sandbox: SandboxServer) -> SandboxServer:
-    """The sandbox reset to its defaults (state, faults, request log) for each test."""
-    ui_sandbox.reset()
-    return ui_sandbox
 
 
 @pytest.fixture(scope="session")

@@ -51,7 +51,7 @@ def assert_documents_the_form(form: ExpectedForm, conn_type: str, host: str, ext
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
-def test_documented_env_var_json_connects_to_the_sandbox(vendor, ui_sandbox, monkeypatch):
+def test_documented_env_var_json_connects_to_the_sandbox(vendor, sandbox_server, monkeypatch):
     form = FORMS[vendor]
     conn_id = f"{vendor}_default"
     documented = documented_env_connections()
@@ -60,8 +60,8 @@ def test_documented_env_var_json_connects_to_the_sandbox(vendor, ui_sandbox, mon
     assert set(conn) == {"conn_type", "host", "password", "extra"}
     assert_documents_the_form(form, conn["conn_type"], conn["host"], conn["extra"])
 
-    ui_sandbox.reset()
-    pointed = conn | {"host": ui_sandbox.url + form.sandbox_prefix, "password": form.sandbox_key}
+    sandbox_server.reset()
+    pointed = conn | {"host": sandbox_server.url + form.sandbox_prefix, "password": form.sandbox_key}
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(pointed))
     module, _, name = form.hook_class_name.rpartition(".")
     ok, message = getattr(importlib.import_module(module), name)(conn_id).test_connection()
@@ -70,8 +70,8 @@ def test_documented_env_var_json_connects_to_the_sandbox(vendor, ui_sandbox, mon
 
 @pytest.mark.ui
 @pytest.mark.e2e
-def test_documented_cli_commands_make_connections_the_test_button_accepts(api_server, ui_sandbox):
-    ui_sandbox.reset()
+def test_documented_cli_commands_make_connections_the_test_button_accepts(api_server, sandbox_server):
+    sandbox_server.reset()
     commands = documented_add_commands()
     assert set(commands) == {f"{vendor}_default" for vendor in VENDORS}
     for vendor in VENDORS:
@@ -82,7 +82,7 @@ def test_documented_cli_commands_make_connections_the_test_button_accepts(api_se
         assert_documents_the_form(form, options["--conn-type"], options["--conn-host"],
                                   json.loads(options["--conn-extra"]))
         api_server.call("DELETE", f"/api/v2/connections/{conn_id}")
-        argv = with_option(argv, "--conn-host", ui_sandbox.url + form.sandbox_prefix)
+        argv = with_option(argv, "--conn-host", sandbox_server.url + form.sandbox_prefix)
         argv = with_option(argv, "--conn-password", form.sandbox_key)
         done = subprocess.run([harness.AIRFLOW, *argv[1:]], env=api_server.env, capture_output=True, text=True,
                               timeout=120)
@@ -98,11 +98,11 @@ def test_documented_cli_commands_make_connections_the_test_button_accepts(api_se
         assert answer["status"], f"{vendor}: {answer['message']}"
 
     # The documented command-line workaround for Airflow 3.3.2's Test button.
-    reads_before = len(ui_sandbox.app.log.entries("arsel"))
+    reads_before = len(sandbox_server.app.log.entries("arsel"))
     done = subprocess.run([harness.AIRFLOW, "connections", "test", "arsel_default"], env=api_server.env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Connection success!" in done.stdout
-    assert [e["method"] for e in ui_sandbox.app.log.entries("arsel")[reads_before:]] == ["GET"]
+    assert [e["method"] for e in sandbox_server.app.log.entries("arsel")[reads_before:]] == ["GET"]
     for vendor in VENDORS:
         api_server.call("DELETE", f"/api/v2/connections/{vendor}_default")
