@@ -1,8 +1,14 @@
-"""Typed errors raised by the vendor hooks."""
+"""Domain errors raised by hooks, target models and vendor logic.
+
+Airflow-free on purpose: hooks say *what happened* at the vendor; operators decide what it means
+for the task (``operators/policy.py`` turns the errors a retry cannot fix into a failure without
+retries).
+"""
 
 from __future__ import annotations
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 # Vendor error bodies can echo user data; keep only a short excerpt in errors and logs.
 MAX_BODY_EXCERPT = 500
@@ -15,7 +21,29 @@ def excerpt(text: str | None, limit: int = MAX_BODY_EXCERPT) -> str:
     return text if len(text) <= limit else text[:limit] + "...(truncated)"
 
 
-class VendorAPIError(AirflowException):
+class CancelProviderError(Exception):
+    """Base of every error this provider raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """
+    One HTTP attempt of a request that ended in an error.
+
+    :param status_code: HTTP status, or ``None`` when no response arrived.
+    :param reached_server: ``False`` when the request surely never reached the vendor.
+    """
+
+    status_code: int | None
+    reached_server: bool
+
+    @property
+    def may_have_acted(self) -> bool:
+        """No answer seen although the request went out (read timeout, dropped connection)."""
+        return self.status_code is None and self.reached_server
+
+
+class VendorAPIError(CancelProviderError):
     """
     A vendor answered with an HTTP error, or could not be reached.
 
@@ -31,6 +59,8 @@ class VendorAPIError(AirflowException):
     :param body: The parsed JSON error body, if any.
     :param reached_server: ``False`` when the request surely never reached the vendor (the
         connection could not be opened), so even a non-idempotent request is safe to repeat.
+    :param attempts: Every attempt of the request that raised this error, this one last
+        (set by the hook's ``request``; a lone error has itself only).
     """
 
     def __init__(
@@ -45,11 +75,10 @@ class VendorAPIError(AirflowException):
         path: str | None = None,
         body: object = None,
         reached_server: bool = True,
+        attempts: Sequence[Attempt] = (),
     ) -> None:
         self.vendor = vendor
-        # Shadows AirflowException.status_code (an HTTP status for Airflow's own API errors) on purpose:
-        # here it is the vendor's HTTP status, or None when no response arrived.
-        self.status_code = status_code  # type: ignore[assignment]
+        self.status_code = status_code
         self.message = excerpt(message)
         self.code = code
         self.retry_after = retry_after
@@ -57,6 +86,7 @@ class VendorAPIError(AirflowException):
         self.path = path
         self.body = body
         self.reached_server = reached_server
+        self.attempts: tuple[Attempt, ...] = tuple(attempts) or (Attempt(status_code, reached_server),)
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -65,7 +95,17 @@ class VendorAPIError(AirflowException):
         code = f" [{self.code}]" if self.code else ""
         return f"{self.vendor} {where} failed: {status}{code}: {self.message}"
 
-    def __reduce__(self):
+    @property
+    def is_permanent_client_error(self) -> bool:
+        """A 4xx other than 408 and 429: repeating the same request cannot change the answer."""
+        return self.status_code is not None and 400 <= self.status_code < 500 and self.status_code not in (408, 429)
+
+    @property
+    def is_transient(self) -> bool:
+        """No answer, 429 or 5xx: asking again later may succeed."""
+        return self.status_code is None or self.status_code == 429 or self.status_code >= 500
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
         # Keep the error picklable (Airflow and multiprocessing may pickle exceptions).
         return (
             _rebuild_vendor_api_error,
@@ -73,15 +113,58 @@ class VendorAPIError(AirflowException):
         )
 
 
-def _rebuild_vendor_api_error(vendor, status_code, message, code, retry_after, method, path) -> VendorAPIError:
-    return VendorAPIError(
-        vendor, status_code, message, code=code, retry_after=retry_after, method=method, path=path
-    )
+def _rebuild_vendor_api_error(
+    vendor: str,
+    status_code: int | None,
+    message: str,
+    code: str | None,
+    retry_after: float | None,
+    method: str | None,
+    path: str | None,
+) -> VendorAPIError:
+    return VendorAPIError(vendor, status_code, message, code=code, retry_after=retry_after, method=method, path=path)
 
 
-class CampaignFinishedError(AirflowFailException):
+class CampaignFinishedError(CancelProviderError):
+    """The campaign reached a terminal state other than cancelled (for example it was already sent)."""
+
+
+class AmbiguousWriteError(CancelProviderError):
     """
-    The campaign reached a terminal state other than cancelled (for example it was already sent).
-
-    Raised as a fail-now error: retrying the task cannot change a campaign that has finished.
+    A destructive request may or may not have taken effect, and repeating it could do more harm
+    (for example a purge-all that got no answer). Never repeated by itself: a person must look.
     """
+
+
+class UnexpectedAnswerError(CancelProviderError):
+    """The vendor answered successfully but with something we cannot read as done."""
+
+
+class ConnectionConfigError(CancelProviderError, ValueError):
+    """The Airflow connection is missing something or holds a value the vendor cannot take."""
+
+
+class InvalidTarget(CancelProviderError, ValueError):
+    """
+    A cancel or status target is missing what it needs or holds a bad value; nothing was sent.
+
+    :param problems: One message, or ``(field, message)`` pairs naming every bad field.
+    :param field: The field of a single message.
+    """
+
+    def __init__(self, problems: str | Sequence[tuple[str, str]], *, field: str = "") -> None:
+        self.problems: list[tuple[str, str]] = [(field, problems)] if isinstance(problems, str) else list(problems)
+        super().__init__(str(self))
+
+    @property
+    def fields(self) -> list[str]:
+        return [name for name, _ in self.problems]
+
+    def __str__(self) -> str:
+        if len(self.problems) == 1:
+            return self.problems[0][1]
+        listed = "; ".join(f"{name}: {message}" if name else message for name, message in self.problems)
+        return f"{len(self.problems)} problems, nothing was sent: {listed}"
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (InvalidTarget, (self.problems,))

@@ -121,22 +121,29 @@ class CancelResult:
 TARGET_STATES = ("cancelled", "terminal")
 
 
-def is_target_reached(status: CampaignStatus, target_state: str) -> bool:
+class Reach(str, enum.Enum):
+    """How an observed status stands against what a sensor or trigger waits for."""
+
+    REACHED = "reached"
+    WAITING = "waiting"
+    UNREACHABLE = "unreachable"  # terminal in another way: waiting longer cannot help
+
+
+def reach(status: CampaignStatus, target_state: str) -> Reach:
     """
-    Whether ``status`` is what a sensor waiting for ``target_state`` waits for.
+    Whether ``status`` is what a wait for ``target_state`` waits for.
 
     ``"terminal"`` is reached by any terminal state. ``"cancelled"`` is reached only by
-    ``CANCELLED``; any other terminal state (sent, failed) can never become cancelled, so it raises
-    :class:`~airflow_provider_cancel.exceptions.CampaignFinishedError` instead of waiting forever.
+    ``CANCELLED``; any other terminal state (sent, failed) can never become cancelled: it is
+    :attr:`Reach.UNREACHABLE`, and the caller decides what that means (a sensor fails at once).
     """
-    from airflow_provider_cancel.exceptions import CampaignFinishedError
-
     if target_state not in TARGET_STATES:
         raise ValueError(f"target_state must be one of {TARGET_STATES}, got {target_state!r}")
-    if target_state == "terminal" or status.is_cancelled:
-        return status.is_terminal
-    if status.is_terminal:
-        raise CampaignFinishedError(
-            f"{status.describe()}; it ended without being cancelled, so waiting for 'cancelled' cannot succeed."
-        )
-    return False
+    if status.is_cancelled or (target_state == "terminal" and status.is_terminal):
+        return Reach.REACHED
+    return Reach.UNREACHABLE if status.is_terminal else Reach.WAITING
+
+
+def unreachable_message(status: CampaignStatus) -> str:
+    """What to tell on-call when a campaign ended without being cancelled."""
+    return f"{status.describe()}; it ended without being cancelled, so waiting for 'cancelled' cannot succeed."

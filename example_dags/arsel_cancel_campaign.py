@@ -31,6 +31,7 @@ with DAG(
         "channel": Param("email", enum=["email", "sms"]),
     },
 ) as dag:
+    # [START arsel_cancel_campaign]
     cancel = ArselCancelCampaignOperator(
         task_id="cancel_campaign",
         campaign_id="{{ params.campaign_id }}",
@@ -43,7 +44,9 @@ with DAG(
         retries=2,
         retry_delay=timedelta(seconds=10),  # a kill switch retries fast
     )
+    # [END arsel_cancel_campaign]
 
+    # [START arsel_confirm_cancelled]
     # A separate, read-only confirmation, for runbooks that want the check as its own task. Shown in
     # classic poke mode (it holds a worker slot while it waits); deferrable=True frees the slot.
     confirm = ArselCampaignStatusSensor(
@@ -57,5 +60,6 @@ with DAG(
         poke_interval=2,
         timeout=300,
     )
+    # [END arsel_confirm_cancelled]
 
     cancel >> confirm

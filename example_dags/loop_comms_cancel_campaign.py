@@ -31,6 +31,7 @@ with DAG(
     tags=["kill-switch", "loop-health"],
     params={"campaign_id": Param("", type="string", description="Comms campaign id to cancel")},
 ) as dag:
+    # [START loop_comms_cancel_campaign]
     cancel = LoopCommsCancelCampaignOperator(
         task_id="cancel_campaign",
         campaign_id="{{ params.campaign_id }}",
@@ -42,7 +43,9 @@ with DAG(
         retries=2,
         retry_delay=timedelta(seconds=5),  # a kill switch retries fast; the cancel is safe to repeat
     )
+    # [END loop_comms_cancel_campaign]
 
+    # [START loop_comms_confirm_cancelled]
     # A separate, read-only confirmation for runbooks, fed only with facts the cancel's campaign
     # answered (a result judged from history has none: history alone shows it), plus the hint of a
     # refusal worded "already cancelled" whose history was empty. A missing value renders as None.
@@ -57,5 +60,6 @@ with DAG(
         poke_interval=2,
         timeout=300,
     )
+    # [END loop_comms_confirm_cancelled]
 
     cancel >> confirm

@@ -26,6 +26,7 @@ with DAG(
     params={"campaign_ids": Param([], type="array", items={"type": "string"}, minItems=1)},
 ) as dag:
 
+    # [START loop_comms_cancel_campaigns]
     @task
     def campaign_ids(params: dict | None = None) -> list[str]:
         return list(dict.fromkeys(params["campaign_ids"]))  # each campaign once
@@ -40,3 +41,4 @@ with DAG(
         retries=2,
         retry_delay=timedelta(seconds=5),
     ).expand(campaign_id=campaign_ids())
+    # [END loop_comms_cancel_campaigns]

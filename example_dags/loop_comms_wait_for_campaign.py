@@ -29,6 +29,7 @@ with DAG(
         "cancelled_at": Param(None, type=["null", "string"], description="cancelled_at from the cancel's answer"),
     },
 ) as dag:
+    # [START loop_comms_wait_for_campaign]
     LoopCommsCampaignStatusSensor(
         task_id="wait_until_cancelled",
         campaign_id="{{ params.campaign_id }}",
@@ -39,3 +40,4 @@ with DAG(
         poke_interval=2,
         timeout=300,
     )
+    # [END loop_comms_wait_for_campaign]

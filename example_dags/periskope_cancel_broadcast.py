@@ -28,9 +28,11 @@ from airflow_provider_cancel.operators.periskope import PeriskopeCancelBroadcast
 from airflow_provider_cancel.sensors.periskope import PeriskopeBroadcastStatusSensor
 
 
+# [START periskope_confirm_kwargs]
 def _confirm_kwargs(result: dict[str, Any]) -> dict[str, Any]:
     # A 404 confirms a broadcast only if our cancel deleted it: pass the cancel's answer along.
     return {"broadcast_id": result["target"]["broadcast_id"], "cancel_status": result["vendor_status"]}
+# [END periskope_confirm_kwargs]
 
 
 with DAG(
@@ -56,6 +58,7 @@ with DAG(
             raise AirflowFailException("Give at least one broadcast id in the 'broadcast_ids' param.")
         return list(dict.fromkeys(i.strip() for i in ids))  # each broadcast once
 
+    # [START periskope_cancel_broadcast]
     cancel = PeriskopeCancelBroadcastOperator.partial(
         task_id="cancel_broadcast",
         periskope_conn_id="periskope_default",
@@ -75,3 +78,4 @@ with DAG(
         poke_interval=1,
         timeout=120,
     ).expand_kwargs(cancel.output.map(_confirm_kwargs))
+    # [END periskope_cancel_broadcast]

@@ -31,6 +31,7 @@ with DAG(
         "queue_ids": Param([], type="array", items={"type": "string"}, description="Or purge these queue jobs"),
     },
 ) as dag:
+    # [START periskope_purge_queue]
     PeriskopePurgeQueueOperator(
         task_id="purge_queue",
         broadcast_id="{{ params.broadcast_id }}",
@@ -39,3 +40,4 @@ with DAG(
         retries=2,
         retry_delay=timedelta(seconds=5),
     )
+    # [END periskope_purge_queue]

@@ -38,6 +38,7 @@ with DAG(
         "settle_seconds": Param(60, type="number", minimum=0, description="Quiet time that counts as settled"),
     },
 ) as dag:
+    # [START suprsend_cancel_broadcast]
     cancel = SuprSendCancelBroadcastOperator(
         task_id="cancel_broadcast",
         execution_id="{{ params.execution_id }}",
@@ -49,7 +50,9 @@ with DAG(
         retries=2,
         retry_delay=timedelta(seconds=5),
     )
+    # [END suprsend_cancel_broadcast]
 
+    # [START suprsend_confirm_settled]
     confirm = SuprSendExecutionStatusSensor(
         task_id="confirm_settled",
         execution_ids="{{ ti.xcom_pull(task_ids='cancel_broadcast')['detail']['execution_ids'] }}",
@@ -60,5 +63,6 @@ with DAG(
         poke_interval=5,
         timeout=900,
     )
+    # [END suprsend_confirm_settled]
 
     cancel >> confirm

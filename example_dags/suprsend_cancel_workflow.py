@@ -38,6 +38,7 @@ with DAG(
         "settle_seconds": Param(60, type="number", minimum=0, description="Quiet time that counts as settled"),
     },
 ) as dag:
+    # [START suprsend_cancel_workflow]
     SuprSendCancelWorkflowOperator(
         task_id="cancel_workflow_runs",
         execution_id="{{ params.execution_id }}",
@@ -55,3 +56,4 @@ with DAG(
         retries=2,
         retry_delay=timedelta(seconds=5),  # a kill switch retries fast
     )
+    # [END suprsend_cancel_workflow]

@@ -20,20 +20,21 @@ REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = REPO / "example_dags"
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
-# API keys the sandbox accepts by default (see airflow_provider_cancel/sandbox).
-SANDBOX_KEYS = {
-    "arsel": "be_sandbox_key",
-    "suprsend": "ss_sandbox_key",
-    "periskope": "pk_sandbox_key",
-    "loop_comms": "lph_at_sandbox_token",
-}
-SANDBOX_PERISKOPE_PHONE = "919874532456"
+
+
+def _registry() -> dict:
+    sys.path.insert(0, str(REPO))  # the harness also runs from a bare checkout
+    from airflow_provider_cancel.vendors import vendors
+
+    return vendors()
+
+
+# API keys the sandbox accepts by default, and how to reach each vendor in it: from the vendor registry.
+SANDBOX_KEYS = {name: spec.sandbox_key for name, spec in _registry().items()}
+SANDBOX_PERISKOPE_PHONE = _registry()["periskope"].sandbox_extras["phone"]
 # (connection id prefix, connection type, path prefix in the sandbox, extras)
-VENDOR_CONNECTIONS = (
-    ("arsel", "arsel", "/arsel/v1", {}),
-    ("suprsend", "suprsend", "/suprsend", {}),
-    ("periskope", "periskope", "/periskope/v1", {"phone": SANDBOX_PERISKOPE_PHONE}),
-    ("loop_comms", "loop_comms", "/loop", {}),
+VENDOR_CONNECTIONS = tuple(
+    (name, spec.conn_type, spec.sandbox_prefix, dict(spec.sandbox_extras)) for name, spec in _registry().items()
 )
 
 

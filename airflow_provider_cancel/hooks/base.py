@@ -13,8 +13,8 @@ import email.utils
 import json as jsonlib
 import time
 import weakref
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
@@ -22,12 +22,11 @@ from typing import Any, ClassVar
 import aiohttp
 import requests
 import tenacity
-from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowException
+from airflow.providers.common.compat.sdk import BaseHook
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from airflow_provider_cancel import __version__
-from airflow_provider_cancel.exceptions import VendorAPIError, excerpt
+from airflow_provider_cancel.exceptions import Attempt, ConnectionConfigError, VendorAPIError, excerpt
 from airflow_provider_cancel.status import CampaignStatus
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -106,7 +105,7 @@ class ConnectionSettings:
             host = f"https://{host}"
         api_key = (conn.password or "").strip()
         if not api_key:
-            raise AirflowException(
+            raise ConnectionConfigError(
                 f"Connection {conn.conn_id!r} has no {password_label}: put it in the connection's "
                 f"password field (shown as {password_label!r} in the UI)."
             )
@@ -132,9 +131,9 @@ def _positive_float(value: Any, default: float, name: str) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise AirflowException(f"Connection extra {name!r} must be a number of seconds, got {value!r}") from None
+        raise ConnectionConfigError(f"Connection extra {name!r} must be a number of seconds, got {value!r}") from None
     if number <= 0:
-        raise AirflowException(f"Connection extra {name!r} must be positive, got {value!r}")
+        raise ConnectionConfigError(f"Connection extra {name!r} must be positive, got {value!r}")
     return number
 
 
@@ -203,6 +202,7 @@ class CampaignVendorHook(BaseHook):
     :param retry_max_wait: Longest single wait between attempts, ``Retry-After`` included, in seconds.
     """
 
+    # Filled from the vendor registry by ``__init_subclass__`` (``class XHook(CampaignVendorHook, vendor="x")``):
     vendor: ClassVar[str]
     conn_name_attr: ClassVar[str]
     default_conn_name: ClassVar[str]
@@ -216,6 +216,23 @@ class CampaignVendorHook(BaseHook):
     #: Error codes that retrying cannot fix even on 429/5xx (for example a used-up monthly quota).
     non_retryable_codes: ClassVar[frozenset[str]] = frozenset()
 
+    def __init_subclass__(cls, vendor: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if vendor is None:
+            return
+        from airflow_provider_cancel.vendors import vendor as vendor_spec
+
+        spec = vendor_spec(vendor)
+        cls.vendor = spec.name
+        cls.conn_type = spec.conn_type
+        cls.conn_name_attr = f"{spec.conn_type}_conn_id"
+        cls.default_conn_name = spec.default_conn_id
+        cls.hook_name = spec.display_name
+        cls.default_base_url = spec.default_base_url
+        cls.password_label = spec.password_label
+        if not getattr(cls, "test_connection_path", None):
+            raise TypeError(f"{cls.__name__} must set test_connection_path (a cheap, read-only GET)")
+
     def __init__(
         self,
         conn_id: str | None = None,
@@ -223,11 +240,16 @@ class CampaignVendorHook(BaseHook):
         timeout: float | tuple[float, float] | None = None,
         retry_limit: int = DEFAULT_RETRY_LIMIT,
         retry_max_wait: float = DEFAULT_RETRY_MAX_WAIT,
+        **named_conn_id: str,
     ) -> None:
         super().__init__()
+        # Airflow builds hooks as ``Hook(**{conn_name_attr: conn_id})`` (e.g. ``arsel_conn_id=...``).
+        named = named_conn_id.pop(self.conn_name_attr, None)
+        if named_conn_id:
+            raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(named_conn_id)}")
         if retry_limit < 1:
             raise ValueError("retry_limit must be at least 1")
-        self.conn_id = conn_id or self.default_conn_name
+        self.conn_id = conn_id or named or self.default_conn_name
         self.timeout = timeout
         self.retry_limit = retry_limit
         self.retry_max_wait = retry_max_wait
@@ -247,7 +269,7 @@ class CampaignVendorHook(BaseHook):
         return settings
 
     def validate_settings(self, settings: ConnectionSettings) -> None:
-        """Check vendor-specific connection fields; raise ``AirflowException`` with a clear message."""
+        """Check vendor-specific connection fields; raise :class:`ConnectionConfigError` with a clear message."""
 
     def vendor_headers(self, settings: ConnectionSettings) -> dict[str, str]:
         """Headers a vendor needs besides auth (for example Periskope's ``x-phone``)."""
@@ -377,12 +399,15 @@ class CampaignVendorHook(BaseHook):
         :param idempotent: Whether repeating the request is harmless; defaults to ``True`` for
             GET/PUT/DELETE and for requests that carry an ``Idempotency-Key`` header.
         :param attempts: Override ``retry_limit`` for this call.
-        :raises VendorAPIError: on an HTTP error status or when the vendor cannot be reached.
+        :raises VendorAPIError: on an HTTP error status or when the vendor cannot be reached; its
+            ``attempts`` lists every attempt of this call, so a caller can tell whether an earlier
+            one may have acted although the last answered an error.
         """
         method = method.upper()
         safe = self._is_idempotent(method, headers, idempotent)
+        seen: list[Attempt] = []
         for attempt in tenacity.Retrying(**self._retrying_kwargs(method, path, safe, attempts)):
-            with attempt:
+            with attempt, _recorded(seen):
                 return self._send_once(method, path, json=json, params=params, headers=headers)
         raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
 
@@ -456,8 +481,9 @@ class CampaignVendorHook(BaseHook):
         """Async twin of :meth:`request` on the shared ``aiohttp`` session; same retries and errors."""
         method = method.upper()
         safe = self._is_idempotent(method, headers, idempotent)
+        seen: list[Attempt] = []
         async for attempt in tenacity.AsyncRetrying(**self._retrying_kwargs(method, path, safe, attempts)):
-            with attempt:
+            with attempt, _recorded(seen):
                 return await self._asend_once(method, path, json=json, params=params, headers=headers)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -554,6 +580,17 @@ class CampaignVendorHook(BaseHook):
         if status >= 500:
             return f"{self.hook_name} is failing (HTTP {status}: {exc.message}); this looks like a vendor outage, not a problem with the connection."
         return f"Unexpected answer from {base_url}: {exc}"
+
+
+@contextmanager
+def _recorded(seen: list[Attempt]) -> Iterator[None]:
+    """Record a failed attempt on the error it raised (with the attempts before it), keeping hooks stateless."""
+    try:
+        yield
+    except VendorAPIError as exc:
+        seen.append(Attempt(exc.status_code, exc.reached_server))
+        exc.attempts = tuple(seen)
+        raise
 
 
 def _caused_by(exc: BaseException, types: tuple[type[BaseException], ...]) -> bool:

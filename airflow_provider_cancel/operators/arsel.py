@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_cancel.hooks.arsel import ARSEL_CHANNELS, ArselHook
+from airflow_provider_cancel.hooks.arsel import ArselHook
 from airflow_provider_cancel.operators.base import BaseCancelOperator
 from airflow_provider_cancel.status import CancelResult
-from airflow_provider_cancel.validation import require_choice, require_id
-from airflow_provider_cancel.waiting import stable_request_key
+from airflow_provider_cancel.vendors.arsel import ArselCampaign
 
 
 class ArselCancelCampaignOperator(BaseCancelOperator):
@@ -22,14 +21,15 @@ class ArselCancelCampaignOperator(BaseCancelOperator):
 
     :param campaign_id: The Arsel campaign id (templated).
     :param channel: ``email`` or ``sms`` (templated); defaults to the connection's ``default_channel``.
-    :param arsel_conn_id: Airflow connection id (default ``arsel_default``).
+    :param arsel_conn_id: Airflow connection id (templated; default ``arsel_default``).
     :param idempotency_key: Override the derived ``Idempotency-Key`` (templated; at most 256 characters).
     :param kwargs: See :class:`~airflow_provider_cancel.operators.base.BaseCancelOperator`
         (``wait_for_completion``, ``deferrable``, ``poll_interval``, ``wait_timeout``...).
     """
 
     hook_class = ArselHook
-    template_fields = ("campaign_id", "channel", "idempotency_key")
+    target_model = ArselCampaign
+    template_fields = ("campaign_id", "channel", "idempotency_key", "arsel_conn_id")
 
     def __init__(
         self,
@@ -40,21 +40,14 @@ class ArselCancelCampaignOperator(BaseCancelOperator):
         idempotency_key: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(conn_id=arsel_conn_id, **kwargs)
+        super().__init__(**kwargs)
         self.campaign_id = campaign_id
         self.channel = channel
         self.arsel_conn_id = arsel_conn_id
         self.idempotency_key = idempotency_key
 
-    def validate(self) -> None:
-        require_id("campaign_id", self.campaign_id)
-        if self.channel is not None:
-            require_choice("channel", self.channel, ARSEL_CHANNELS)
-
     def cancel(self, context: Any) -> CancelResult:
-        channel = self.hook.channel(self.channel)
-        key = self.idempotency_key or stable_request_key(context, "arsel", channel, self.campaign_id)
-        return self.hook.cancel_campaign(self.campaign_id, channel=channel, idempotency_key=key)
-
-    def status_target(self, result: CancelResult) -> dict[str, Any]:
-        return dict(result.target)
+        target = self.target()
+        channel = self.hook.channel(target.channel)
+        key = target.idempotency_key or self.stable_request_key(context, "arsel", channel, target.campaign_id)
+        return self.hook.cancel_campaign(target.campaign_id, channel=channel, idempotency_key=key)

@@ -3,38 +3,36 @@
 from __future__ import annotations
 
 import time
+from dataclasses import fields
 from functools import cached_property
 from typing import Any, ClassVar
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
+from airflow_provider_cancel.exceptions import CampaignFinishedError
 from airflow_provider_cancel.hooks.base import CampaignVendorHook
-from airflow_provider_cancel.status import (
-    CampaignStatus,
-    CancelResult,
-    is_target_reached,
-)
-from airflow_provider_cancel.waiting import (
+from airflow_provider_cancel.operators.memory import TryMemoryMixin
+from airflow_provider_cancel.operators.policy import task_failure_policy
+from airflow_provider_cancel.status import CampaignStatus, CancelResult, Reach, reach, unreachable_message
+from airflow_provider_cancel.targets import Target
+from airflow_provider_cancel.utils.deferral import (
     check_target_state,
     default_deferrable,
     defer_until,
-    fail_fast_on_client_errors,
     status_from_event,
 )
 
-#: XCom key of the cancel result while the operator is deferred.
-CANCEL_RESULT_XCOM_KEY = "cancel_result"
 
-
-class BaseCancelOperator(BaseOperator):
+class BaseCancelOperator(TryMemoryMixin, BaseOperator):
     """
     Cancel something at a messaging vendor and return a JSON-able :class:`CancelResult` (to XCom).
 
-    Subclasses implement :meth:`validate` (runs before any HTTP call, after templates render),
-    :meth:`cancel` and :meth:`status_target`. "Already cancelled" is a success, not a failure.
+    Subclasses set ``hook_class`` (and ``target_model`` when the vendor has a kill-switch target
+    kind), store the connection id under the hook's vendor-named attribute (``arsel_conn_id``...)
+    and implement :meth:`cancel`. Validation runs after templates render and before any HTTP call.
+    "Already cancelled" is a success, not a failure. Errors no retry can fix (bad input, a finished
+    campaign, 4xx) fail the task at once (``operators/policy.py``).
 
-    :param conn_id: Airflow connection id of the vendor.
     :param wait_for_completion: After cancelling, wait until the vendor reports the campaign cancelled
         (or any terminal state, see ``target_state``).
     :param deferrable: Wait in the triggerer instead of holding a worker slot. Defaults to
@@ -42,17 +40,19 @@ class BaseCancelOperator(BaseOperator):
     :param poll_interval: Seconds between status polls while waiting.
     :param wait_timeout: Seconds to wait before failing with a timeout.
     :param target_state: ``"cancelled"`` (default) or ``"terminal"``.
-    :param retry_limit: HTTP attempts per request (retries honour ``Retry-After``).
+    :param retry_limit: HTTP attempts per request (retries honour ``Retry-After``), on the worker and
+        in the trigger.
     :param request_timeout: HTTP read timeout in seconds; overrides the connection's ``timeout``.
     """
 
     hook_class: ClassVar[type[CampaignVendorHook]]
+    #: The kill-switch target model whose fields are this operator's templated arguments.
+    target_model: ClassVar[type[Target] | None] = None
     ui_color = "#f9d6d5"
 
     def __init__(
         self,
         *,
-        conn_id: str,
         wait_for_completion: bool = False,
         deferrable: bool | None = None,
         poll_interval: float = 30.0,
@@ -63,7 +63,6 @@ class BaseCancelOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.conn_id = conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.poll_interval = poll_interval
@@ -72,23 +71,43 @@ class BaseCancelOperator(BaseOperator):
         self.retry_limit = retry_limit
         self.request_timeout = request_timeout
 
+    @classmethod
+    def conn_id_field(cls) -> str:
+        """The attribute holding the connection id (``arsel_conn_id``...), as the http provider's ``conn_id_field``."""
+        return cls.hook_class.conn_name_attr
+
+    @property
+    def resolved_conn_id(self) -> str:
+        return getattr(self, self.conn_id_field()) or self.hook_class.default_conn_name
+
     @cached_property
     def hook(self) -> CampaignVendorHook:
-        return self.hook_class(self.conn_id, retry_limit=self.retry_limit, timeout=self.request_timeout)
+        return self.hook_class(self.resolved_conn_id, retry_limit=self.retry_limit, timeout=self.request_timeout)
+
+    # ----------------------------------------------------------------- what subclasses provide
+    def target(self) -> Target:
+        """The rendered arguments as this vendor's typed target (raises ``InvalidTarget`` naming every bad field)."""
+        if self.target_model is None:
+            raise NotImplementedError(f"{type(self).__name__} has no target model")
+        names = [f.name for f in fields(self.target_model) if f.name != "conn_id"]
+        return self.target_model.parse({name: getattr(self, name, None) for name in names})
 
     def validate(self) -> None:
         """Check the (rendered) arguments; raise before anything is sent."""
+        if self.target_model is not None:
+            self.target()
 
     def cancel(self, context: Any) -> CancelResult:
         raise NotImplementedError
 
     def status_target(self, result: CancelResult) -> dict[str, Any] | None:
         """Keyword arguments for the hook's ``get_status`` to wait on; ``None`` when there is nothing to wait for."""
-        return None
+        return self.target().status_target(result) if self.target_model is not None else None
 
+    # ----------------------------------------------------------------- the run
     def execute(self, context: Any) -> dict[str, Any]:
-        self.validate()
-        with fail_fast_on_client_errors(self.hook_class.non_retryable_codes):
+        with task_failure_policy(self.hook_class.non_retryable_codes):
+            self.validate()
             return self._cancel_and_wait(context)
 
     def _cancel_and_wait(self, context: Any) -> dict[str, Any]:
@@ -98,22 +117,23 @@ class BaseCancelOperator(BaseOperator):
         if target is None:
             return result.to_dict()
         status = self.hook.get_status(**target)
-        if is_target_reached(status, self.target_state):
+        if self._reached(status):
             return self._with_status(result.to_dict(), status)
         if self.deferrable:
-            self._remember_result(context, result.to_dict())
+            self.push_result(context, result)
             defer_until(
                 self,
                 hook_class=self.hook_class,
-                conn_id=self.conn_id,
+                conn_id=self.resolved_conn_id,
                 target=target,
                 target_state=self.target_state,
                 poll_interval=self.poll_interval,
                 timeout=self.wait_timeout,
+                retry_limit=self.retry_limit,
                 kwargs={"result": result.to_dict()},
             )
         deadline = time.monotonic() + self.wait_timeout
-        while not is_target_reached(status, self.target_state):
+        while not self._reached(status):
             if time.monotonic() >= deadline:
                 raise AirflowException(f"Timed out after {self.wait_timeout:.0f}s waiting: {status.describe()}")
             self.log.info("%s; polling again in %.0fs", status.describe(), self.poll_interval)
@@ -121,53 +141,22 @@ class BaseCancelOperator(BaseOperator):
             status = self.hook.get_status(**target)
         return self._with_status(result.to_dict(), status)
 
+    def _reached(self, status: CampaignStatus) -> bool:
+        """Whether ``status`` is what we wait for; raise when it never can be (it ended another way)."""
+        where = reach(status, self.target_state)
+        if where is Reach.UNREACHABLE:
+            raise CampaignFinishedError(unreachable_message(status))
+        return where is Reach.REACHED
+
     def execute_complete(
         self, context: Any, event: dict[str, Any], result: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Resume after the trigger fired: fail on an error event, else return the cancel result with the final status."""
-        status = status_from_event(event)
-        if result is None:  # resumed with the event only (see _remember_result)
-            ti = context["ti"]
-            result = ti.xcom_pull(task_ids=self.task_id, key=CANCEL_RESULT_XCOM_KEY, map_indexes=ti.map_index)
+        with task_failure_policy(self.hook_class.non_retryable_codes):
+            status = status_from_event(event)
+        if result is None:  # resumed with the event only (`airflow dags test` drops defer kwargs)
+            result = self.pull_result(context)
         return self._with_status(result or {}, status)
-
-    # ----------------------------------------------------------------- memory across tries
-    def recall_across_tries(self, context: Any, key: str) -> Any:
-        """
-        What an earlier try of this task instance stored under ``key``, or ``None``.
-
-        Uses Airflow 3.3's ``task_state_store``, which every try of a task instance shares (XComs are
-        cleared when a new try starts). A failure to read is logged, never raised: the memory helps a
-        retry decide, it must not fail a cancel.
-        """
-        store = context.get("task_state_store")
-        if store is None:
-            return None
-        try:
-            return store.get(key)
-        except Exception as exc:  # noqa: BLE001
-            self.log.warning("Could not read %r from the task state store (%s); carrying on without it", key, exc)
-            return None
-
-    def remember_across_tries(self, context: Any, key: str, value: Any) -> bool:
-        """Store ``value`` for later tries of this task instance; ``False`` if there is no store or it failed."""
-        store = context.get("task_state_store")
-        if store is None:
-            return False
-        try:
-            store.set(key, value)
-        except Exception as exc:  # noqa: BLE001 - the cancel is done; never fail it over the bookkeeping
-            self.log.warning("Could not write %r to the task state store (%s): a retry will not see it", key, exc)
-            return False
-        return True
-
-    @staticmethod
-    def _remember_result(context: Any, result: dict[str, Any]) -> None:
-        # `airflow dags test` resumes a deferred task with {"event": ...} only, dropping the defer
-        # kwargs (the real triggerer keeps them); XCom survives a deferral, so keep the result there too.
-        push = getattr(context.get("ti"), "xcom_push", None)
-        if push is not None:
-            push(key=CANCEL_RESULT_XCOM_KEY, value=result)
 
     def _with_status(self, result: dict[str, Any], status: CampaignStatus) -> dict[str, Any]:
         self.log.info("Confirmed: %s", status.describe())

@@ -7,7 +7,7 @@ from typing import Any
 from airflow_provider_cancel.hooks.loop_comms import LoopCommsHook
 from airflow_provider_cancel.operators.base import BaseCancelOperator
 from airflow_provider_cancel.status import CancelResult
-from airflow_provider_cancel.validation import require_id
+from airflow_provider_cancel.vendors.loop_comms import LoopCommsCampaign
 
 
 class LoopCommsCancelCampaignOperator(BaseCancelOperator):
@@ -17,8 +17,7 @@ class LoopCommsCancelCampaignOperator(BaseCancelOperator):
     Outcomes: ``cancelled``; ``already_cancelled`` when the campaign was cancelled before this call
     (its ``cancelled_at`` predates it, or a refused re-cancel is shown cancelled by a campaign in the
     error body or by the send history) is a success too. A refusal's wording is never proof: a
-    refusal with a send still running and nothing showing the campaign cancelled fails the task
-    (see ``LoopCommsHook._judge_refusal``).
+    refusal with a send still running and nothing showing the campaign cancelled fails the task.
     A campaign that had already been sent (or failed) fails the task without retries. Cancelling
     one campaign is harmless to repeat, so a 500 (which may or may not have cancelled it) is
     retried and a retried task simply cancels the same campaign again.
@@ -28,13 +27,14 @@ class LoopCommsCancelCampaignOperator(BaseCancelOperator):
     going out for a while after the cancel.
 
     :param campaign_id: The comms campaign id (templated).
-    :param loop_comms_conn_id: Airflow connection id (default ``loop_comms_default``).
+    :param loop_comms_conn_id: Airflow connection id (templated; default ``loop_comms_default``).
     :param kwargs: See :class:`~airflow_provider_cancel.operators.base.BaseCancelOperator`
         (``wait_for_completion``, ``deferrable``, ``poll_interval``, ``wait_timeout``...).
     """
 
     hook_class = LoopCommsHook
-    template_fields = ("campaign_id",)
+    target_model = LoopCommsCampaign
+    template_fields = ("campaign_id", "loop_comms_conn_id")
 
     def __init__(
         self,
@@ -43,15 +43,9 @@ class LoopCommsCancelCampaignOperator(BaseCancelOperator):
         loop_comms_conn_id: str = LoopCommsHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
-        super().__init__(conn_id=loop_comms_conn_id, **kwargs)
+        super().__init__(**kwargs)
         self.campaign_id = campaign_id
         self.loop_comms_conn_id = loop_comms_conn_id
 
-    def validate(self) -> None:
-        require_id("campaign_id", self.campaign_id)
-
     def cancel(self, context: Any) -> CancelResult:
-        return self.hook.cancel_campaign(self.campaign_id)
-
-    def status_target(self, result: CancelResult) -> dict[str, Any]:
-        return LoopCommsHook.status_target_for(result)
+        return self.hook.cancel_campaign(self.target().campaign_id)

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_cancel.exceptions import VendorAPIError
-from airflow_provider_cancel.hooks.periskope import (
-    EARLIER_DELETED,
-    EARLIER_UNANSWERED,
-    PeriskopeHook,
-    purge_request,
-)
+from airflow_provider_cancel.exceptions import InvalidTarget, VendorAPIError
+from airflow_provider_cancel.hooks.periskope import PRIOR_DELETED, PRIOR_UNANSWERED, PeriskopeHook
 from airflow_provider_cancel.operators.base import BaseCancelOperator
 from airflow_provider_cancel.status import CancelResult
-from airflow_provider_cancel.validation import InvalidCancelRequest, require_id
-from airflow_provider_cancel.waiting import is_automatic_retry
+from airflow_provider_cancel.vendors.periskope import PeriskopeBroadcast, purge_request
 
 #: Key, in Airflow's task state store, of what this task's DELETE did (kept across tries).
 DELETE_RECORD_KEY = "periskope_delete"
@@ -52,34 +46,31 @@ class PeriskopeCancelBroadcastOperator(BaseCancelOperator):
     A broadcast that ends another way while we wait (``completed``, ``expired``) fails clearly.
 
     :param broadcast_id: The Periskope ``broadcast_id`` (templated).
-    :param periskope_conn_id: Airflow connection id (default ``periskope_default``).
+    :param periskope_conn_id: Airflow connection id (templated; default ``periskope_default``).
     :param kwargs: See :class:`~airflow_provider_cancel.operators.base.BaseCancelOperator`
         (``wait_for_completion``, ``deferrable``, ``poll_interval``, ``wait_timeout``...).
     """
 
     hook_class = PeriskopeHook
-    template_fields = ("broadcast_id",)
+    target_model = PeriskopeBroadcast
+    template_fields = ("broadcast_id", "periskope_conn_id")
 
     def __init__(
         self, *, broadcast_id: str, periskope_conn_id: str = PeriskopeHook.default_conn_name, **kwargs: Any
     ) -> None:
-        super().__init__(conn_id=periskope_conn_id, **kwargs)
+        super().__init__(**kwargs)
         self.broadcast_id = broadcast_id
         self.periskope_conn_id = periskope_conn_id
 
-    def validate(self) -> None:
-        require_id("broadcast_id", self.broadcast_id)
-
     def cancel(self, context: Any) -> CancelResult:
-        broadcast_id = require_id("broadcast_id", self.broadcast_id)
-        store = context.get("task_state_store")  # Airflow 3.3+: survives retries, unlike XCom
+        broadcast_id = self.target().broadcast_id
         earlier = self._recall_delete(context, broadcast_id)
         try:
-            result = self.hook.cancel_broadcast(broadcast_id, earlier_attempt=earlier)
+            result = self.hook.cancel_broadcast(broadcast_id, prior_delete=earlier)
         except VendorAPIError as exc:
-            if earlier is None and self.hook.delete_went_unanswered(broadcast_id):
-                self._record_delete(context, broadcast_id, EARLIER_UNANSWERED)
-            if exc.status_code == 404 and store is None and is_automatic_retry(context, self.retries):
+            if earlier is None and any(a.may_have_acted for a in exc.attempts):
+                self._record_delete(context, broadcast_id, PRIOR_UNANSWERED)
+            if exc.status_code == 404 and not self.has_try_memory(context) and self.is_automatic_retry(context):
                 raise VendorAPIError(
                     exc.vendor, 404,
                     f"{exc.message}. This is a retry: if an earlier try deleted the broadcast, this 404 is that "
@@ -87,9 +78,9 @@ class PeriskopeCancelBroadcastOperator(BaseCancelOperator):
                     code=exc.code, method=exc.method, path=exc.path,
                 ) from None
             raise
-        if result.vendor_status == "deleted" and earlier != EARLIER_DELETED:
+        if result.vendor_status == "deleted" and earlier != PRIOR_DELETED:
             # An inferred delete (no answer was seen) is remembered as such, not as Periskope's `deleted`.
-            seen = EARLIER_UNANSWERED if "inferred" in result.detail else EARLIER_DELETED
+            seen = PRIOR_UNANSWERED if "inferred" in result.detail else PRIOR_DELETED
             if seen != earlier:
                 self._record_delete(context, broadcast_id, seen)
         return result
@@ -100,7 +91,7 @@ class PeriskopeCancelBroadcastOperator(BaseCancelOperator):
         if not isinstance(record, dict) or record.get("broadcast_id") != broadcast_id:
             return None
         outcome = record.get("delete")
-        if outcome in (EARLIER_DELETED, EARLIER_UNANSWERED):
+        if outcome in (PRIOR_DELETED, PRIOR_UNANSWERED):
             self.log.info("Try %s of this task recorded its DELETE of broadcast %s as %r",
                           record.get("try_number"), broadcast_id, outcome)
             return outcome
@@ -111,12 +102,6 @@ class PeriskopeCancelBroadcastOperator(BaseCancelOperator):
         self.remember_across_tries(
             context, DELETE_RECORD_KEY, {"broadcast_id": broadcast_id, "delete": outcome, "try_number": try_number}
         )
-
-    def status_target(self, result: CancelResult) -> dict[str, Any]:
-        # The trigger must know a 404 follows our own delete: it cannot see this result otherwise.
-        if result.vendor_status == "deleted":
-            return {**result.target, "cancel_status": "deleted"}
-        return dict(result.target)
 
 
 class PeriskopePurgeQueueOperator(BaseCancelOperator):
@@ -141,12 +126,12 @@ class PeriskopePurgeQueueOperator(BaseCancelOperator):
     :param purge_all: Purge every queued job of the organisation. Default ``False``.
     :param resend_purge_all_on_retry: Let an automatic task retry send a purge-all again (a literal
         ``True``, never templated). Default ``False``: the retry fails without sending.
-    :param periskope_conn_id: Airflow connection id (default ``periskope_default``).
+    :param periskope_conn_id: Airflow connection id (templated; default ``periskope_default``).
     :param kwargs: See :class:`~airflow_provider_cancel.operators.base.BaseCancelOperator`.
     """
 
     hook_class = PeriskopeHook
-    template_fields = ("broadcast_id", "queue_ids")
+    template_fields = ("broadcast_id", "queue_ids", "periskope_conn_id")
 
     def __init__(
         self,
@@ -158,7 +143,7 @@ class PeriskopePurgeQueueOperator(BaseCancelOperator):
         periskope_conn_id: str = PeriskopeHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
-        super().__init__(conn_id=periskope_conn_id, **kwargs)
+        super().__init__(**kwargs)
         self.broadcast_id = broadcast_id
         self.queue_ids = queue_ids
         self.purge_all = purge_all
@@ -168,13 +153,13 @@ class PeriskopePurgeQueueOperator(BaseCancelOperator):
     def validate(self) -> None:
         purge_request(self.broadcast_id, self.queue_ids, self.purge_all)
         if not isinstance(self.resend_purge_all_on_retry, bool):
-            raise InvalidCancelRequest(
+            raise InvalidTarget(
                 f"resend_purge_all_on_retry must be True or False (got {self.resend_purge_all_on_retry!r}); "
                 "nothing was purged."
             )
 
     def cancel(self, context: Any) -> CancelResult:
-        if self.purge_all is True and not self.resend_purge_all_on_retry and is_automatic_retry(context, self.retries):
+        if self.purge_all is True and not self.resend_purge_all_on_retry and self.is_automatic_retry(context):
             raise PurgeAllRetryRefused(
                 f"Not re-sending the Periskope purge-all on automatic retry (try {context['ti'].try_number}): an "
                 "earlier try may already have purged the queue, and sending it again would also purge every job "

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
-from airflow_provider_cancel.hooks.suprsend import (
+from airflow_provider_cancel.hooks.suprsend import SuprSendHook
+from airflow_provider_cancel.operators.base import BaseCancelOperator
+from airflow_provider_cancel.status import CancelOutcome, CancelResult
+from airflow_provider_cancel.timeutil import parse_time
+from airflow_provider_cancel.vendors.suprsend import (
     BROADCAST,
     DEFAULT_SETTLE_SECONDS,
     MAX_WATCHED_EXECUTIONS,
     WORKFLOW,
-    CancelFilters,
-    SuprSendHook,
-    SuprSendNothingMatchedError,
-    build_cancel_filters,
-    require_broad_opt_in,
+    SuprSendBroadcastRuns,
+    SuprSendWorkflowRuns,
+    flag,
 )
-from airflow_provider_cancel.operators.base import (
-    CANCEL_RESULT_XCOM_KEY,
-    BaseCancelOperator,
-)
-from airflow_provider_cancel.status import CancelOutcome, CancelResult
-from airflow_provider_cancel.timeutil import parse_time
-from airflow_provider_cancel.validation import InvalidCancelRequest
-from airflow_provider_cancel.waiting import clear_generation, is_automatic_retry
 
 #: ``task_state_store`` key (Airflow >= 3.3) holding the last cancel that matched runs. Unlike XCom,
 #: which Airflow clears when a new try starts, the task state store is shared by every try of a task
@@ -36,16 +30,8 @@ class BroadCancelRetryRefused(AirflowFailException):
     """An automatic retry of a broad cancel was stopped before it re-sent anything."""
 
 
-def parse_flag(name: str, value: Any) -> bool:
-    """A boolean argument that may arrive as a rendered template (``"True"``/``"false"``); strict otherwise."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower() if isinstance(value, (str, int)) else None
-    if text in ("true", "1", "yes"):
-        return True
-    if text in ("false", "0", "no", "", "none"):
-        return False
-    raise InvalidCancelRequest(f"{name} must be true or false (got {value!r}); nothing was sent to SuprSend.")
+class SuprSendNothingMatchedError(AirflowFailException):
+    """The cancel matched no running workflow/broadcast run and the task asked to fail in that case."""
 
 
 def _cancel_result_from(data: Any) -> CancelResult | None:
@@ -83,39 +69,23 @@ class _SuprSendCancelRunsOperator(BaseCancelOperator):
         settle_seconds: float | str = DEFAULT_SETTLE_SECONDS,
         **kwargs: Any,
     ) -> None:
-        super().__init__(conn_id=suprsend_conn_id, **kwargs)
+        super().__init__(**kwargs)
         self.suprsend_conn_id = suprsend_conn_id
         self.allow_broad_match = allow_broad_match
         self.resend_broad_match_on_retry = resend_broad_match_on_retry
         self.fail_if_nothing_matched = fail_if_nothing_matched
         self.settle_seconds = settle_seconds
 
-    def filter_kwargs(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _filters(self) -> CancelFilters:
-        return build_cancel_filters(self.run_type, **self.filter_kwargs())
-
-    def _settle_seconds(self) -> float:
-        try:
-            seconds = float(self.settle_seconds)
-        except (TypeError, ValueError):
-            raise InvalidCancelRequest(f"settle_seconds must be a number (got {self.settle_seconds!r}).") from None
-        if seconds < 0:
-            raise InvalidCancelRequest(f"settle_seconds must be >= 0 (got {self.settle_seconds!r}).")
-        return seconds
-
     def validate(self) -> None:
-        require_broad_opt_in(self._filters(), parse_flag("allow_broad_match", self.allow_broad_match))
-        parse_flag("resend_broad_match_on_retry", self.resend_broad_match_on_retry)
-        parse_flag("fail_if_nothing_matched", self.fail_if_nothing_matched)
-        self._settle_seconds()
+        flag("resend_broad_match_on_retry", self.resend_broad_match_on_retry)
+        flag("fail_if_nothing_matched", self.fail_if_nothing_matched)
+        self.target()  # every filter, the broad-match opt-in and settle_seconds, all problems at once
 
     def cancel(self, context: Any) -> CancelResult:
-        filters = self._filters()
-        retry = is_automatic_retry(context, self.retries)
+        filters = self.target().filters  # type: ignore[attr-defined]
+        retry = self.is_automatic_retry(context)
         earlier = self._recall_cancel(context) if retry else None
-        if filters.is_broad and retry and not parse_flag("resend_broad_match_on_retry", self.resend_broad_match_on_retry):
+        if filters.is_broad and retry and not flag("resend_broad_match_on_retry", self.resend_broad_match_on_retry):
             if earlier is not None:  # try 1's broad cancel did go through: wait on what it cancelled, send nothing
                 self.log.warning(
                     "Not re-sending the broad SuprSend %s cancel (%s) on automatic retry (try %s); resuming the "
@@ -143,7 +113,7 @@ class _SuprSendCancelRunsOperator(BaseCancelOperator):
                 "" if context.get("task_state_store") is not None
                 else " (recording one across tries needs Airflow 3.3+, where task_state_store exists)",
             )
-        elif parse_flag("fail_if_nothing_matched", self.fail_if_nothing_matched):
+        elif flag("fail_if_nothing_matched", self.fail_if_nothing_matched):
             raise SuprSendNothingMatchedError(
                 f"The SuprSend {self.run_type} cancel ({filters.describe()}) matched no running run, and "
                 "fail_if_nothing_matched=True. Check the ids and filters."
@@ -163,11 +133,11 @@ class _SuprSendCancelRunsOperator(BaseCancelOperator):
         ti = context["ti"]
         saved = {
             "result": data,
-            "clear_generation": clear_generation(context, self.retries),
+            "clear_generation": self.clear_generation(context),
             "try_number": getattr(ti, "try_number", None),
         }
         self.remember_across_tries(context, CANCEL_STATE_KEY, saved)
-        self._remember_result(context, data)
+        self.push_result(context, data)
 
     def _recall_cancel(self, context: Any) -> CancelResult | None:
         """The cancel an earlier try of this run of the task recorded (same clear generation), if any."""
@@ -176,13 +146,13 @@ class _SuprSendCancelRunsOperator(BaseCancelOperator):
         try_number: Any = None
         if context.get("task_state_store") is not None:
             saved = self.recall_across_tries(context, CANCEL_STATE_KEY)
-            if isinstance(saved, dict) and saved.get("clear_generation") == clear_generation(context, self.retries):
+            if isinstance(saved, dict) and saved.get("clear_generation") == self.clear_generation(context):
                 data, try_number = saved.get("result"), saved.get("try_number")
         elif getattr(ti, "xcom_pull", None) is not None:
             # Without a task state store (Airflow < 3.3) XCom is the only place; Airflow clears a task's
             # XComs when a new try starts, so this finds something only where they survive.
             try:
-                data = ti.xcom_pull(task_ids=self.task_id, key=CANCEL_RESULT_XCOM_KEY, map_indexes=ti.map_index)
+                data = self.pull_result(context)
             except Exception as exc:  # noqa: BLE001 - the record is a help; reading it must not fail the cancel
                 self.log.warning("Could not read what an earlier try cancelled (%s); treating it as nothing.", exc)
         result = _cancel_result_from(data)
@@ -219,18 +189,12 @@ class _SuprSendCancelRunsOperator(BaseCancelOperator):
         )
 
     def status_target(self, result: CancelResult) -> dict[str, Any] | None:
-        execution_ids = list(result.detail.get("execution_ids") or [])
-        if result.outcome is CancelOutcome.NOTHING_TO_CANCEL or not execution_ids:
-            return None
+        execution_ids = result.detail.get("execution_ids") or []
         if len(execution_ids) > MAX_WATCHED_EXECUTIONS:
             self.log.warning(
                 "Cancelled %d runs; waiting on the first %d only.", len(execution_ids), MAX_WATCHED_EXECUTIONS
             )
-        return {
-            "execution_ids": execution_ids[:MAX_WATCHED_EXECUTIONS],
-            "since": result.detail["cancelled_at"],
-            "settle_seconds": self._settle_seconds(),
-        }
+        return super().status_target(result)
 
 
 class SuprSendCancelWorkflowOperator(_SuprSendCancelRunsOperator):
@@ -273,15 +237,22 @@ class SuprSendCancelWorkflowOperator(_SuprSendCancelRunsOperator):
         recorded them, the retry waits on them instead).
     :param settle_seconds: With ``wait_for_completion=True``: how long the message log must stay quiet
         for each cancelled execution before it counts as settled (templated).
-    :param suprsend_conn_id: Airflow connection id (default ``suprsend_default``).
+    :param suprsend_conn_id: Airflow connection id (templated; default ``suprsend_default``).
     :param kwargs: See :class:`~airflow_provider_cancel.operators.base.BaseCancelOperator`
         (``wait_for_completion``, ``deferrable``, ``poll_interval``, ``wait_timeout``...).
     """
 
     run_type = WORKFLOW
+    target_model = SuprSendWorkflowRuns
     template_fields = (
-        "execution_id", "recipients", "idempotency_key", "workflow_slug", "tenant_id",
-        "allow_broad_match", "settle_seconds",
+        "execution_id",
+        "recipients",
+        "idempotency_key",
+        "workflow_slug",
+        "tenant_id",
+        "allow_broad_match",
+        "settle_seconds",
+        "suprsend_conn_id",
     )
 
     def __init__(
@@ -301,11 +272,6 @@ class SuprSendCancelWorkflowOperator(_SuprSendCancelRunsOperator):
         self.workflow_slug = workflow_slug
         self.tenant_id = tenant_id
 
-    def filter_kwargs(self) -> dict[str, Any]:
-        return {
-            "execution_id": self.execution_id, "recipients": self.recipients, "idempotency_key": self.idempotency_key,
-            "workflow_slug": self.workflow_slug, "tenant_id": self.tenant_id,
-        }
 
 
 class SuprSendCancelBroadcastOperator(_SuprSendCancelRunsOperator):
@@ -333,13 +299,22 @@ class SuprSendCancelBroadcastOperator(_SuprSendCancelRunsOperator):
         recorded them, the retry waits on them instead).
     :param settle_seconds: With ``wait_for_completion=True``: how long the message log must stay quiet
         for each cancelled execution before it counts as settled (templated).
-    :param suprsend_conn_id: Airflow connection id (default ``suprsend_default``).
+    :param suprsend_conn_id: Airflow connection id (templated; default ``suprsend_default``).
     :param kwargs: See :class:`~airflow_provider_cancel.operators.base.BaseCancelOperator`
         (``wait_for_completion``, ``deferrable``, ``poll_interval``, ``wait_timeout``...).
     """
 
     run_type = BROADCAST
-    template_fields = ("execution_id", "list_id", "idempotency_key", "tenant_id", "allow_broad_match", "settle_seconds")
+    target_model = SuprSendBroadcastRuns
+    template_fields = (
+        "execution_id",
+        "list_id",
+        "idempotency_key",
+        "tenant_id",
+        "allow_broad_match",
+        "settle_seconds",
+        "suprsend_conn_id",
+    )
 
     def __init__(
         self,
@@ -356,8 +331,3 @@ class SuprSendCancelBroadcastOperator(_SuprSendCancelRunsOperator):
         self.idempotency_key = idempotency_key
         self.tenant_id = tenant_id
 
-    def filter_kwargs(self) -> dict[str, Any]:
-        return {
-            "execution_id": self.execution_id, "list_id": self.list_id,
-            "idempotency_key": self.idempotency_key, "tenant_id": self.tenant_id,
-        }

@@ -7,13 +7,15 @@ Transport-free: ``SandboxApp.handle`` takes a parsed HTTP request and returns a
 from __future__ import annotations
 
 import copy
+import importlib
 import json
+import pkgutil
 import threading
 import time
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from airflow_provider_cancel.sandbox import arsel, loop_comms, periskope, suprsend
+import airflow_provider_cancel.sandbox as sandbox_package
 from airflow_provider_cancel.sandbox.core import (
     STATUS_NAMES,
     Clock,
@@ -30,13 +32,31 @@ from airflow_provider_cancel.sandbox.core import (
     Vendor,
 )
 
-# The vendor registry: adding a vendor = a new module + one entry here.
-VENDORS: list[type[Vendor]] = [
-    arsel.Arsel,
-    suprsend.SuprSend,
-    periskope.Periskope,
-    loop_comms.LoopComms,
-]
+# Modules of the sandbox package that are plumbing, not vendors.
+_PLUMBING = frozenset({"app", "core", "server"})
+
+
+def discover_vendors() -> list[type[Vendor]]:
+    """
+    Every :class:`Vendor` subclass defined in a module of this package, in module-name order.
+
+    Adding a vendor to the sandbox is adding its module: there is no list to edit. The sandbox reads
+    no provider registry on purpose: it is an independent reading of the vendors' docs.
+    """
+    found: list[type[Vendor]] = []
+    for info in sorted(pkgutil.iter_modules(sandbox_package.__path__), key=lambda m: m.name):
+        if info.name.startswith("_") or info.name in _PLUMBING:
+            continue
+        module = importlib.import_module(f"{sandbox_package.__name__}.{info.name}")
+        found.extend(
+            obj
+            for obj in vars(module).values()
+            if isinstance(obj, type) and issubclass(obj, Vendor) and obj is not Vendor and obj.__module__ == module.__name__
+        )
+    return found
+
+
+VENDORS: list[type[Vendor]] = discover_vendors()
 
 
 def _admin_error(status: int, message: str) -> Response:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_cancel.hooks.arsel import ARSEL_CHANNELS, ArselHook
+from airflow_provider_cancel.hooks.arsel import ArselHook
 from airflow_provider_cancel.sensors.base import BaseCampaignStatusSensor
-from airflow_provider_cancel.validation import require_choice, require_id
+from airflow_provider_cancel.vendors.arsel import ArselCampaign
 
 
 class ArselCampaignStatusSensor(BaseCampaignStatusSensor):
@@ -17,12 +17,12 @@ class ArselCampaignStatusSensor(BaseCampaignStatusSensor):
 
     :param campaign_id: The Arsel campaign id (templated).
     :param channel: ``email`` or ``sms`` (templated); defaults to the connection's ``default_channel``.
-    :param arsel_conn_id: Airflow connection id (default ``arsel_default``).
+    :param arsel_conn_id: Airflow connection id (templated; default ``arsel_default``).
     :param kwargs: See :class:`~airflow_provider_cancel.sensors.base.BaseCampaignStatusSensor`.
     """
 
     hook_class = ArselHook
-    template_fields = ("campaign_id", "channel")
+    template_fields = ("campaign_id", "channel", "arsel_conn_id")
 
     def __init__(
         self,
@@ -32,12 +32,11 @@ class ArselCampaignStatusSensor(BaseCampaignStatusSensor):
         arsel_conn_id: str = ArselHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
-        super().__init__(conn_id=arsel_conn_id, **kwargs)
+        super().__init__(**kwargs)
         self.campaign_id = campaign_id
         self.channel = channel
         self.arsel_conn_id = arsel_conn_id
 
     def status_target(self) -> dict[str, Any]:
-        campaign_id = require_id("campaign_id", self.campaign_id)
-        channel = None if self.channel is None else require_choice("channel", self.channel, ARSEL_CHANNELS)
-        return {"campaign_id": campaign_id, "channel": self.hook.channel(channel)}
+        target = ArselCampaign.parse({"campaign_id": self.campaign_id, "channel": self.channel}).status_target()
+        return {**target, "channel": self.hook.channel(target["channel"])}

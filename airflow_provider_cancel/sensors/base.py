@@ -1,19 +1,22 @@
-"""Base for sensors that wait until a campaign is cancelled (or terminal) at its vendor."""
+"""Sensors that wait until a campaign is cancelled (or terminal) at its vendor."""
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from typing import Any, ClassVar
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_cancel.exceptions import CampaignFinishedError, InvalidTarget
 from airflow_provider_cancel.hooks.base import CampaignVendorHook
-from airflow_provider_cancel.status import CampaignState, is_target_reached
-from airflow_provider_cancel.waiting import (
+from airflow_provider_cancel.operators.policy import task_failure_policy
+from airflow_provider_cancel.status import CampaignState, Reach, reach, unreachable_message
+from airflow_provider_cancel.targets import require_json_safe
+from airflow_provider_cancel.utils.deferral import (
     check_target_state,
     default_deferrable,
     defer_until,
-    fail_fast_on_client_errors,
     status_from_event,
 )
 
@@ -24,18 +27,18 @@ class BaseCampaignStatusSensor(BaseSensorOperator):
 
     Succeeds on ``cancelled`` (or any terminal state with ``target_state="terminal"``) and pushes
     the final status to XCom. Fails at once, without retries, if the campaign ends in another
-    terminal state (for example it was sent) while waiting for ``cancelled``. An unrecognised vendor
-    status is ``unknown``: the sensor keeps waiting and logs it.
+    terminal state (for example it was sent) while waiting for ``cancelled``, and on answers a retry
+    cannot change (401, 403, 404), whether seen on the worker or in the triggerer. An unrecognised
+    vendor status is ``unknown``: the sensor keeps waiting and logs it.
 
     In deferrable mode it pokes once on the worker and then defers to
     :class:`~airflow_provider_cancel.triggers.campaign_status.CampaignStatusTrigger` with the
     sensor's ``timeout``, so running out of time raises ``AirflowSensorTimeout``. Killing the
     deferred task cancels nothing at the vendor: the sensor only reads.
 
-    :param conn_id: Airflow connection id of the vendor.
     :param target_state: ``"cancelled"`` (default) or ``"terminal"``.
     :param deferrable: Wait in the triggerer. Defaults to ``[operators] default_deferrable``.
-    :param retry_limit: HTTP attempts per status request.
+    :param retry_limit: HTTP attempts per status request, on the worker and in the trigger.
     """
 
     hook_class: ClassVar[type[CampaignVendorHook]]
@@ -43,34 +46,47 @@ class BaseCampaignStatusSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        conn_id: str,
         target_state: str = "cancelled",
         deferrable: bool | None = None,
         retry_limit: int = 3,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.conn_id = conn_id
         self.target_state = check_target_state(target_state)
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.retry_limit = retry_limit
         self._unknown_logged: set[str | None] = set()
 
+    @property
+    def vendor_hook_class(self) -> type[CampaignVendorHook]:
+        return self.hook_class
+
+    def conn_id_field(self) -> str:
+        """The attribute holding the connection id (``arsel_conn_id``...)."""
+        return self.vendor_hook_class.conn_name_attr
+
+    @property
+    def resolved_conn_id(self) -> str:
+        return getattr(self, self.conn_id_field(), None) or self.vendor_hook_class.default_conn_name
+
     @cached_property
     def hook(self) -> CampaignVendorHook:
-        return self.hook_class(self.conn_id, retry_limit=self.retry_limit)
+        return self.vendor_hook_class(self.resolved_conn_id, retry_limit=self.retry_limit)
 
     def status_target(self) -> dict[str, Any]:
         """Keyword arguments for the hook's ``get_status``, built from the rendered template fields."""
         raise NotImplementedError
 
     def poke(self, context: Any) -> PokeReturnValue:
-        with fail_fast_on_client_errors(self.hook_class.non_retryable_codes):
+        with task_failure_policy(self.vendor_hook_class.non_retryable_codes):
             status = self.hook.get_status(**self.status_target())
-        if status.state is CampaignState.UNKNOWN and status.raw_status not in self._unknown_logged:
-            self._unknown_logged.add(status.raw_status)
-            self.log.warning("Unrecognised status %r; treating it as not final", status.raw_status)
-        done = is_target_reached(status, self.target_state)
+            if status.state is CampaignState.UNKNOWN and status.raw_status not in self._unknown_logged:
+                self._unknown_logged.add(status.raw_status)
+                self.log.warning("Unrecognised status %r; treating it as not final", status.raw_status)
+            where = reach(status, self.target_state)
+            if where is Reach.UNREACHABLE:
+                raise CampaignFinishedError(unreachable_message(status))
+        done = where is Reach.REACHED
         self.log.info("%s%s", status.describe(), "" if done else "; waiting")
         return PokeReturnValue(is_done=done, xcom_value=status.to_dict() if done else None)
 
@@ -80,17 +96,66 @@ class BaseCampaignStatusSensor(BaseSensorOperator):
         first = self.poke(context)
         if first.is_done:
             return first.xcom_value
-        defer_until(
-            self,
-            hook_class=self.hook_class,
-            conn_id=self.conn_id,
-            target=self.status_target(),
-            target_state=self.target_state,
-            poll_interval=self.poke_interval,
-            timeout=self.timeout,
-        )
+        with task_failure_policy():
+            defer_until(
+                self,
+                hook_class=self.vendor_hook_class,
+                conn_id=self.resolved_conn_id,
+                target=self.status_target(),
+                target_state=self.target_state,
+                poll_interval=self.poke_interval,
+                timeout=self.timeout,
+                retry_limit=self.retry_limit,
+            )
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
-        status = status_from_event(event)
+        with task_failure_policy(self.vendor_hook_class.non_retryable_codes):
+            status = status_from_event(event)
         self.log.info("Done: %s", status.describe())
         return status.to_dict()
+
+
+class CampaignStatusSensor(BaseCampaignStatusSensor):
+    """
+    Wait until a campaign at any registered vendor is cancelled (or terminal), given its status target.
+
+    The generic sensor: it needs no vendor-specific class. ``target`` holds the keyword arguments of
+    the vendor hook's ``get_status``, for example ``{"campaign_id": "c1", "channel": "email"}`` for
+    Arsel, ``{"broadcast_id": "b1"}`` for Periskope, or what a cancel operator's ``final_status``
+    was computed from. The vendor-specific sensors are this sensor with named arguments.
+
+    :param vendor: A registered vendor name (``arsel``, ``suprsend``, ``periskope``, ``loop_comms``...).
+    :param target: The status target: a dict, or its JSON text as a template renders it (templated).
+    :param conn_id: Airflow connection id (templated); defaults to the vendor's default connection.
+    :param kwargs: See :class:`BaseCampaignStatusSensor`.
+    """
+
+    template_fields = ("target", "conn_id")
+
+    def __init__(
+        self, *, vendor: str, target: dict[str, Any] | str, conn_id: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.vendor = vendor
+        self.target = target
+        self.conn_id = conn_id
+
+    @property
+    def vendor_hook_class(self) -> type[CampaignVendorHook]:
+        from airflow_provider_cancel.vendors import import_path, vendor
+
+        return import_path(vendor(self.vendor).hook)
+
+    def conn_id_field(self) -> str:
+        return "conn_id"
+
+    def status_target(self) -> dict[str, Any]:
+        target: Any = self.target
+        if isinstance(target, str):
+            try:
+                target = json.loads(target)
+            except ValueError:
+                raise InvalidTarget(f"target must be a JSON object (got {target[:100]!r})", field="target") from None
+        if not isinstance(target, dict):
+            raise InvalidTarget(f"target must be an object (got {type(target).__name__})", field="target")
+        return dict(require_json_safe("target", target))

@@ -6,15 +6,7 @@ from typing import Any
 
 from airflow_provider_cancel.hooks.loop_comms import LoopCommsHook
 from airflow_provider_cancel.sensors.base import BaseCampaignStatusSensor
-from airflow_provider_cancel.validation import require_id
-
-# A template that pulled a missing XCom value renders as one of these.
-_NULL_TEXT = frozenset({"", "none", "null"})
-
-
-def _optional(value: Any) -> str | None:
-    text = None if value is None else str(value).strip()
-    return None if text is None or text.lower() in _NULL_TEXT else text
+from airflow_provider_cancel.vendors.loop_comms import status_target
 
 
 class LoopCommsCampaignStatusSensor(BaseCampaignStatusSensor):
@@ -42,12 +34,12 @@ class LoopCommsCampaignStatusSensor(BaseCampaignStatusSensor):
     :param cancelled_at: The ``cancelled_at`` the cancel answered (templated; optional). Rendered
         ``None``/``null``/empty values count as absent.
     :param refusal_hint: ``detail.refusal_hint`` of the cancel task's result (templated; optional).
-    :param loop_comms_conn_id: Airflow connection id (default ``loop_comms_default``).
+    :param loop_comms_conn_id: Airflow connection id (templated; default ``loop_comms_default``).
     :param kwargs: See :class:`~airflow_provider_cancel.sensors.base.BaseCampaignStatusSensor`.
     """
 
     hook_class = LoopCommsHook
-    template_fields = ("campaign_id", "cancel_status", "cancelled_at", "refusal_hint")
+    template_fields = ("campaign_id", "cancel_status", "cancelled_at", "refusal_hint", "loop_comms_conn_id")
 
     def __init__(
         self,
@@ -59,7 +51,7 @@ class LoopCommsCampaignStatusSensor(BaseCampaignStatusSensor):
         loop_comms_conn_id: str = LoopCommsHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
-        super().__init__(conn_id=loop_comms_conn_id, **kwargs)
+        super().__init__(**kwargs)
         self.campaign_id = campaign_id
         self.cancel_status = cancel_status
         self.cancelled_at = cancelled_at
@@ -67,12 +59,4 @@ class LoopCommsCampaignStatusSensor(BaseCampaignStatusSensor):
         self.loop_comms_conn_id = loop_comms_conn_id
 
     def status_target(self) -> dict[str, Any]:
-        target = {
-            "campaign_id": require_id("campaign_id", self.campaign_id),
-            "cancel_status": _optional(self.cancel_status),
-            "cancelled_at": _optional(self.cancelled_at),
-        }
-        hint = _optional(self.refusal_hint)
-        if hint is not None:
-            target["refusal_hint"] = hint
-        return target
+        return status_target(self.campaign_id, self.cancel_status, self.cancelled_at, self.refusal_hint)

@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow_provider_cancel.hooks.periskope import PeriskopeHook
 from airflow_provider_cancel.sensors.base import BaseCampaignStatusSensor
-from airflow_provider_cancel.validation import require_id
+from airflow_provider_cancel.vendors.periskope import PeriskopeBroadcast, deleted_cancel_status
 
 
 class PeriskopeBroadcastStatusSensor(BaseCampaignStatusSensor):
@@ -23,12 +23,12 @@ class PeriskopeBroadcastStatusSensor(BaseCampaignStatusSensor):
     :param cancel_status: What the cancel answered (templated), e.g.
         ``"{{ ti.xcom_pull(task_ids='cancel_broadcast')['vendor_status'] }}"``. Only ``deleted``
         changes anything (see above); other values are ignored.
-    :param periskope_conn_id: Airflow connection id (default ``periskope_default``).
+    :param periskope_conn_id: Airflow connection id (templated; default ``periskope_default``).
     :param kwargs: See :class:`~airflow_provider_cancel.sensors.base.BaseCampaignStatusSensor`.
     """
 
     hook_class = PeriskopeHook
-    template_fields = ("broadcast_id", "cancel_status")
+    template_fields = ("broadcast_id", "cancel_status", "periskope_conn_id")
 
     def __init__(
         self,
@@ -38,13 +38,13 @@ class PeriskopeBroadcastStatusSensor(BaseCampaignStatusSensor):
         periskope_conn_id: str = PeriskopeHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
-        super().__init__(conn_id=periskope_conn_id, **kwargs)
+        super().__init__(**kwargs)
         self.broadcast_id = broadcast_id
         self.cancel_status = cancel_status
         self.periskope_conn_id = periskope_conn_id
 
     def status_target(self) -> dict[str, Any]:
-        target: dict[str, Any] = {"broadcast_id": require_id("broadcast_id", self.broadcast_id)}
-        if isinstance(self.cancel_status, str) and self.cancel_status.strip().lower() == "deleted":
+        target = PeriskopeBroadcast.parse({"broadcast_id": self.broadcast_id}).status_target()
+        if deleted_cancel_status(self.cancel_status):
             target["cancel_status"] = "deleted"
         return target

@@ -2,49 +2,24 @@
 
 from __future__ import annotations
 
-import ast
-import json
 from typing import Any
 
-from airflow.sdk import PokeReturnValue
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.providers.common.compat.sdk import AirflowSkipException, PokeReturnValue
 
-from airflow_provider_cancel.hooks.suprsend import (
-    DEFAULT_SETTLE_SECONDS,
-    SuprSendHook,
-    iso,
-    parse_time,
-)
+from airflow_provider_cancel.exceptions import InvalidTarget
+from airflow_provider_cancel.hooks.suprsend import SuprSendHook
 from airflow_provider_cancel.sensors.base import BaseCampaignStatusSensor
-from airflow_provider_cancel.validation import InvalidCancelRequest
+from airflow_provider_cancel.timeutil import iso
+from airflow_provider_cancel.utils.templating import parse_id_list
+from airflow_provider_cancel.vendors.suprsend import DEFAULT_SETTLE_SECONDS, settle_args
 
 
 def parse_execution_ids(value: Any) -> list[str]:
-    """
-    Execution ids from a list, one id, or a rendered template: a JSON list or the ``['a', 'b']``
-    that ``{{ ti.xcom_pull(...) }}`` renders a Python list as.
-    """
-    if value is None:
-        return []
-    if isinstance(value, str):
-        text = value.strip()
-        if not text.startswith("["):
-            return [text] if text else []
-        try:
-            value = json.loads(text)
-        except ValueError:
-            try:
-                value = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                raise InvalidCancelRequest(f"execution_ids is not a readable list: {text[:100]!r}") from None
-    if not isinstance(value, (list, tuple)):
-        raise InvalidCancelRequest(f"execution_ids must be a list of strings (got {type(value).__name__}).")
-    ids = []
-    for item in value:
-        if isinstance(item, bool) or not isinstance(item, (str, int)) or not str(item).strip():
-            raise InvalidCancelRequest(f"execution_ids must hold non-empty strings (got {item!r}).")
-        ids.append(str(item).strip())
-    return ids
+    """Execution ids from a list, one id, or a rendered template (a JSON list or a Python list's text)."""
+    try:
+        return parse_id_list(value, unique=False) or []
+    except ValueError as exc:
+        raise InvalidTarget(f"execution_ids {exc}.", field="execution_ids") from None
 
 
 class SuprSendExecutionStatusSensor(BaseCampaignStatusSensor):
@@ -64,12 +39,12 @@ class SuprSendExecutionStatusSensor(BaseCampaignStatusSensor):
     :param since: ISO 8601 time from which messages count (templated), normally the cancel's
         ``detail.cancelled_at``. Defaults to the DAG run's start, which stays the same across pokes.
     :param settle_seconds: Quiet time needed per execution (templated).
-    :param suprsend_conn_id: Airflow connection id (default ``suprsend_default``).
+    :param suprsend_conn_id: Airflow connection id (templated; default ``suprsend_default``).
     :param kwargs: See :class:`~airflow_provider_cancel.sensors.base.BaseCampaignStatusSensor`.
     """
 
     hook_class = SuprSendHook
-    template_fields = ("execution_ids", "since", "settle_seconds")
+    template_fields = ("execution_ids", "since", "settle_seconds", "suprsend_conn_id")
 
     def __init__(
         self,
@@ -80,7 +55,7 @@ class SuprSendExecutionStatusSensor(BaseCampaignStatusSensor):
         suprsend_conn_id: str = SuprSendHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
-        super().__init__(conn_id=suprsend_conn_id, **kwargs)
+        super().__init__(**kwargs)
         self.execution_ids = execution_ids
         self.since = since
         self.settle_seconds = settle_seconds
@@ -98,10 +73,5 @@ class SuprSendExecutionStatusSensor(BaseCampaignStatusSensor):
         if not ids:
             raise AirflowSkipException("No SuprSend execution ids to watch (the cancel matched nothing).")
         since = self.since if self.since not in (None, "") else self._run_start
-        if parse_time(since) is None:
-            raise InvalidCancelRequest(f"since must be an ISO 8601 time (got {since!r}).")
-        try:
-            settle_seconds = float(self.settle_seconds)
-        except (TypeError, ValueError):
-            raise InvalidCancelRequest(f"settle_seconds must be a number (got {self.settle_seconds!r}).") from None
+        _, settle_seconds = settle_args(since, self.settle_seconds)
         return {"execution_ids": ids, "since": since, "settle_seconds": settle_seconds}

@@ -9,12 +9,12 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_cancel.exceptions import CampaignFinishedError, VendorAPIError
+from airflow_provider_cancel.exceptions import VendorAPIError
 from airflow_provider_cancel.hooks.base import CampaignVendorHook
-from airflow_provider_cancel.status import CampaignState, is_target_reached
+from airflow_provider_cancel.status import CampaignState, CampaignStatus, Reach, reach, unreachable_message
 
-# Attempts per poll inside the trigger; the trigger's own failure cap does the longer-term counting.
-TRIGGER_HOOK_RETRY_LIMIT = 2
+#: Attempts per poll when the deferring task did not say (triggers serialised by older versions).
+DEFAULT_TRIGGER_RETRY_LIMIT = 2
 
 
 class CampaignStatusTrigger(BaseTrigger):
@@ -26,14 +26,17 @@ class CampaignStatusTrigger(BaseTrigger):
     triggerer restart re-runs ``run()`` from the serialised kwargs. For the same reason killing the
     deferred task cancels nothing at the vendor (this trigger started no external work).
 
-    Events: ``{"status": "success"|"error", "message": str, "campaign_status": dict|None}``.
+    Events: ``{"status": "success"|"error", "message": str, "campaign_status": dict|None}``; an error
+    from the vendor also carries ``vendor``, ``status_code``, ``code`` and ``retryable``, so the task
+    that resumes fails exactly as it would have on the worker.
 
     :param hook_class: Dotted path of a :class:`CampaignVendorHook` subclass.
     :param conn_id: Airflow connection id (the only connection data kept in kwargs: no secrets).
-    :param target: Keyword arguments of the hook's ``aget_status`` (ids, channel...), primitives only.
+    :param target: Keyword arguments of the hook's ``aget_status`` (ids, channel...), JSON values only.
     :param target_state: ``"cancelled"`` or ``"terminal"``.
     :param poll_interval: Seconds between polls, after every non-final outcome.
     :param max_consecutive_failures: Transient errors in a row (5xx, 429, network) before giving up.
+    :param retry_limit: HTTP attempts per poll (the deferring task's ``retry_limit``).
     """
 
     def __init__(
@@ -44,6 +47,7 @@ class CampaignStatusTrigger(BaseTrigger):
         target_state: str = "cancelled",
         poll_interval: float = 30.0,
         max_consecutive_failures: int = 5,
+        retry_limit: int = DEFAULT_TRIGGER_RETRY_LIMIT,
     ) -> None:
         super().__init__()
         self.hook_class = hook_class
@@ -52,6 +56,7 @@ class CampaignStatusTrigger(BaseTrigger):
         self.target_state = target_state
         self.poll_interval = float(poll_interval)
         self.max_consecutive_failures = int(max_consecutive_failures)
+        self.retry_limit = max(1, int(retry_limit))
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -63,6 +68,7 @@ class CampaignStatusTrigger(BaseTrigger):
                 "target_state": self.target_state,
                 "poll_interval": self.poll_interval,
                 "max_consecutive_failures": self.max_consecutive_failures,
+                "retry_limit": self.retry_limit,
             },
         )
 
@@ -71,17 +77,22 @@ class CampaignStatusTrigger(BaseTrigger):
         hook_cls = getattr(importlib.import_module(module_name), class_name, None)
         if not (isinstance(hook_cls, type) and issubclass(hook_cls, CampaignVendorHook)):
             raise TypeError(f"{self.hook_class} is not a CampaignVendorHook")
-        return hook_cls(self.conn_id, retry_limit=TRIGGER_HOOK_RETRY_LIMIT)
+        return hook_cls(self.conn_id, retry_limit=self.retry_limit)
 
     @staticmethod
-    def _event(status: str, message: str, campaign_status: Any = None) -> TriggerEvent:
-        return TriggerEvent(
-            {
-                "status": status,
-                "message": message,
-                "campaign_status": campaign_status.to_dict() if campaign_status is not None else None,
-            }
-        )
+    def _event(
+        status: str, message: str, campaign_status: CampaignStatus | None = None, error: VendorAPIError | None = None
+    ) -> TriggerEvent:
+        payload: dict[str, Any] = {
+            "status": status,
+            "message": message,
+            "campaign_status": campaign_status.to_dict() if campaign_status is not None else None,
+        }
+        if error is not None:
+            payload.update(
+                vendor=error.vendor, status_code=error.status_code, code=error.code, retryable=error.is_transient
+            )
+        return TriggerEvent(payload)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
@@ -96,13 +107,14 @@ class CampaignStatusTrigger(BaseTrigger):
                 try:
                     status = await hook.aget_status(**self.target)
                 except VendorAPIError as exc:
-                    transient = exc.status_code is None or exc.status_code == 429 or exc.status_code >= 500
                     failures += 1
-                    if not transient:
-                        yield self._event("error", f"Stopped waiting: {exc}")
+                    if not exc.is_transient:
+                        yield self._event("error", f"Stopped waiting: {exc}", error=exc)
                         return
                     if failures >= self.max_consecutive_failures:
-                        yield self._event("error", f"Gave up after {failures} failed polls in a row; last error: {exc}")
+                        yield self._event(
+                            "error", f"Gave up after {failures} failed polls in a row; last error: {exc}", error=exc
+                        )
                         return
                     self.log.warning("Poll %d failed (%s); retrying in %.0fs", failures, exc, self.poll_interval)
                     await asyncio.sleep(self.poll_interval)
@@ -111,16 +123,17 @@ class CampaignStatusTrigger(BaseTrigger):
                     yield self._event("error", f"Stopped waiting: {type(exc).__name__}: {exc}")
                     return
                 failures = 0
-                try:
-                    reached = is_target_reached(status, self.target_state)
-                except CampaignFinishedError as exc:
-                    yield self._event("error", str(exc), status)
+                where = reach(status, self.target_state)
+                if where is Reach.UNREACHABLE:
+                    yield self._event("error", unreachable_message(status), status)
                     return
-                if reached:
+                if where is Reach.REACHED:
                     yield self._event("success", status.describe(), status)
                     return
                 if status.state is CampaignState.UNKNOWN and status.raw_status not in unknown_logged:
                     unknown_logged.add(status.raw_status)
-                    self.log.warning("Unrecognised status %r; treating it as not final and polling on", status.raw_status)
+                    self.log.warning(
+                        "Unrecognised status %r; treating it as not final and polling on", status.raw_status
+                    )
                 self.log.info("%s; next poll in %.0fs", status.describe(), self.poll_interval)
                 await asyncio.sleep(self.poll_interval)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from expected_forms import FORMS, VENDORS, ExpectedForm, hook_meta
+from tests.ui.expected_forms import FORMS, VENDORS, ExpectedForm, hook_meta
 
 pytestmark = [pytest.mark.ui, pytest.mark.e2e]  # e2e: keeps `-m "not e2e"` the fast set
 

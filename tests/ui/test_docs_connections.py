@@ -17,7 +17,7 @@ from typing import Any
 
 import harness
 import pytest
-from expected_forms import FORMS, VENDORS, ExpectedForm
+from tests.ui.expected_forms import FORMS, VENDORS, ExpectedForm
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "connections.md"
 

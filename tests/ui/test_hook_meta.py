@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 import pytest
-from expected_forms import (
+from tests.ui.expected_forms import (
     FORMS,
     HIDDEN_STANDARD_FIELDS,
     VENDORS,
