@@ -98,6 +98,8 @@ class Target:
     kind: ClassVar[str]
     #: The vendor (registry name) whose hook and connection type serve this kind.
     vendor: ClassVar[str]
+    #: A valid target of this kind, as a kill-switch user writes it (docs and contract tests use it).
+    example: ClassVar[Mapping[str, Any]]
     conn_id: str | None = field(default=None, kw_only=True)
 
     @classmethod

@@ -79,6 +79,7 @@ class ArselCampaign(Target):
 
     kind = "arsel"
     vendor = "arsel"
+    example = {"vendor": "arsel", "campaign_id": "cmp_7d1f", "channel": "email"}
     campaign_id: str
     channel: str | None = None
     idempotency_key: str | None = None

@@ -89,6 +89,7 @@ class LoopCommsCampaign(Target):
 
     kind = "loop_comms"
     vendor = "loop_comms"
+    example = {"vendor": "loop_comms", "campaign_id": "camp_91"}
     campaign_id: str
 
     @classmethod

@@ -98,6 +98,7 @@ class PeriskopeBroadcast(Target):
 
     kind = "periskope"
     vendor = "periskope"
+    example = {"vendor": "periskope", "broadcast_id": "b25192d5-2370-4a69-b844-aae5e2bfae92"}
     broadcast_id: str
 
     @classmethod

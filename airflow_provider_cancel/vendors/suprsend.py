@@ -211,6 +211,7 @@ class SuprSendWorkflowRuns(_SuprSendRuns):
 
     kind = "suprsend_workflow"
     run_type = WORKFLOW
+    example = {"vendor": "suprsend_workflow", "execution_id": "dsl_01HZX", "settle_seconds": 30}
     recipients: tuple[str, ...] | None = None
     workflow_slug: str | None = None
 
@@ -230,6 +231,7 @@ class SuprSendBroadcastRuns(_SuprSendRuns):
 
     kind = "suprsend_broadcast"
     run_type = BROADCAST
+    example = {"vendor": "suprsend_broadcast", "list_id": "all-users", "allow_broad_match": True}
     list_id: str | None = None
 
 

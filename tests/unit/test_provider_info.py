@@ -85,3 +85,18 @@ def test_airflow_cli_lists_the_provider_and_every_connection_type(tmp_path):
     for entry in INFO["connection-types"]:
         line = next((ln for ln in hooks.stdout.splitlines() if ln.startswith(entry["connection-type"] + " ")), "")
         assert entry["hook-class-name"] in line and entry["hook-name"] in line, hooks.stdout
+
+
+def test_get_provider_info_is_import_light():
+    # Airflow calls it on every provider discovery: plain data only, no hook, no Airflow, no HTTP client.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from airflow_provider_cancel import get_provider_info; info = get_provider_info(); "
+        "print(len(info['connection-types'])); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('airflow', 'requests', 'aiohttp') "
+        "or m.startswith(('airflow_provider_cancel.hooks', 'airflow_provider_cancel.operators'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert int(out[0]) >= 4 and out[1] == "[]"

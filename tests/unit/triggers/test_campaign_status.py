@@ -64,7 +64,14 @@ def test_serialize_round_trip_has_only_primitives_and_no_secret():
     import json
 
     json.dumps(kwargs)  # primitives only
-    assert set(kwargs) == {"hook_class", "conn_id", "target", "target_state", "poll_interval", "max_consecutive_failures"}
+    assert set(kwargs) == {
+        "hook_class", "conn_id", "target", "target_state", "poll_interval", "max_consecutive_failures", "retry_limit",
+    }
+
+
+def test_the_hook_gets_the_deferring_tasks_retry_limit():
+    assert make(retry_limit=7)._make_hook().retry_limit == 7
+    assert make()._make_hook().retry_limit == 2  # triggers serialised before retry_limit existed
 
 
 async def test_cancelled_at_once(script):
@@ -118,6 +125,15 @@ async def test_fatal_client_error_stops_at_once(script):
     script(VendorAPIError("arsel", 401, "Invalid or missing API key"))
     event = await first_event(make())
     assert event["status"] == "error" and "401" in event["message"]
+    # The event keeps the status so the resumed task fails as it would on the worker (no retry, no re-cancel).
+    assert event["status_code"] == 401 and event["retryable"] is False and event["vendor"] == "arsel"
+
+
+async def test_gave_up_event_says_a_retry_may_help(script):
+    e503 = VendorAPIError("arsel", 503, "down")
+    script(e503, e503)
+    event = await first_event(make(max_consecutive_failures=2))
+    assert event["status_code"] == 503 and event["retryable"] is True
 
 
 async def test_refuses_a_hook_class_that_is_not_a_vendor_hook():
