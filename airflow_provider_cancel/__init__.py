@@ -12,6 +12,35 @@ from typing import Any
 from airflow_provider_cancel._version import __version__
 
 PACKAGE_NAME = "airflow-provider-cancel"
+#: The oldest Airflow this provider is tested on (README, "Tested with").
+MIN_AIRFLOW_VERSION = "3.1.0"
+
+
+def _check_airflow_version() -> None:
+    """
+    Refuse to load on an Airflow older than :data:`MIN_AIRFLOW_VERSION`, with a clear message.
+
+    A provider that installs and then fails with an ImportError in every DAG is worse than one that
+    says at once what it needs. The version is read from package metadata, so this imports no Airflow.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("apache-airflow-core")
+    except PackageNotFoundError:
+        try:
+            installed = version("apache-airflow")
+        except PackageNotFoundError:
+            return  # no Airflow at all: the vendor models and the sandbox work without it
+    release = tuple(int(part) for part in installed.split(".")[:3] if part.isdigit())
+    if release < tuple(int(part) for part in MIN_AIRFLOW_VERSION.split(".")):
+        raise RuntimeError(
+            f"The package {PACKAGE_NAME}:{__version__} needs Apache Airflow {MIN_AIRFLOW_VERSION}+ "
+            f"(found {installed}). Upgrade Airflow, or pin an older {PACKAGE_NAME}."
+        )
+
+
+_check_airflow_version()
 
 __all__ = ["__version__", "get_provider_info"]
 
@@ -47,7 +76,10 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": specs[0].display_name, "python-modules": ["airflow_provider_cancel.sensors.base"]},
         ],
         "triggers": [
-            {"integration-name": spec.display_name, "python-modules": ["airflow_provider_cancel.triggers.campaign_status"]}
+            {
+                "integration-name": spec.display_name,
+                "python-modules": ["airflow_provider_cancel.triggers.campaign_status"],
+            }
             for spec in specs
         ],
         "connection-types": [spec.connection_type() for spec in specs],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # Vendor error bodies can echo user data; keep only a short excerpt in errors and logs.
 MAX_BODY_EXCERPT = 500
@@ -105,24 +106,26 @@ class VendorAPIError(CancelProviderError):
         """No answer, 429 or 5xx: asking again later may succeed."""
         return self.status_code is None or self.status_code == 429 or self.status_code >= 500
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        # Keep the error picklable (Airflow and multiprocessing may pickle exceptions).
-        return (
-            _rebuild_vendor_api_error,
-            (self.vendor, self.status_code, self.message, self.code, self.retry_after, self.method, self.path),
-        )
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep the error picklable (Airflow and multiprocessing may pickle exceptions), attempts included.
+        return (_rebuild_vendor_api_error, (self.vendor, self.status_code, self.message, self._fields()))
+
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "retry_after": self.retry_after,
+            "method": self.method,
+            "path": self.path,
+            "body": self.body,
+            "reached_server": self.reached_server,
+            "attempts": self.attempts,
+        }
 
 
 def _rebuild_vendor_api_error(
-    vendor: str,
-    status_code: int | None,
-    message: str,
-    code: str | None,
-    retry_after: float | None,
-    method: str | None,
-    path: str | None,
+    vendor: str, status_code: int | None, message: str, fields: dict[str, Any]
 ) -> VendorAPIError:
-    return VendorAPIError(vendor, status_code, message, code=code, retry_after=retry_after, method=method, path=path)
+    return VendorAPIError(vendor, status_code, message, **fields)
 
 
 class CampaignFinishedError(CancelProviderError):
@@ -166,5 +169,5 @@ class InvalidTarget(CancelProviderError, ValueError):
         listed = "; ".join(f"{name}: {message}" if name else message for name, message in self.problems)
         return f"{len(self.problems)} problems, nothing was sent: {listed}"
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[Any, ...]:
         return (InvalidTarget, (self.problems,))

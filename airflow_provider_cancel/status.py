@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
-class CampaignState(str, enum.Enum):
+class CampaignState(enum.StrEnum):
     """Normalised lifecycle state of a campaign, broadcast or workflow run."""
 
     DRAFT = "draft"
@@ -85,7 +85,7 @@ class CampaignStatus:
         return f"{self.vendor} {self.target} is {self.state.value}{raw}{detail}"
 
 
-class CancelOutcome(str, enum.Enum):
+class CancelOutcome(enum.StrEnum):
     """What a cancel call achieved. Every value except failures is a success for the task."""
 
     CANCELLED = "cancelled"  # the vendor stopped it now
@@ -121,7 +121,7 @@ class CancelResult:
 TARGET_STATES = ("cancelled", "terminal")
 
 
-class Reach(str, enum.Enum):
+class Reach(enum.StrEnum):
     """How an observed status stands against what a sensor or trigger waits for."""
 
     REACHED = "reached"

@@ -30,8 +30,9 @@ def require_id(name: str, value: Any) -> str:
     if value is None or not isinstance(value, (str, int)) or isinstance(value, bool):
         raise InvalidTarget(f"{name} is required (got {value!r}); nothing was sent to the vendor.", field=name)
     text = str(value).strip()
-    if not text:
-        raise InvalidTarget(f"{name} is required (got an empty value); nothing was sent to the vendor.", field=name)
+    if is_blank(text):  # "", or "None"/"null" as a template renders a missing value
+        got = "an empty value" if not text else f"{value!r}, what a template renders for a missing value"
+        raise InvalidTarget(f"{name} is required (got {got}); nothing was sent to the vendor.", field=name)
     return text
 
 
@@ -80,7 +81,9 @@ def require_json_safe(name: str, value: Any) -> Any:
             return value
     except (TypeError, ValueError):
         pass
-    raise InvalidTarget(f"{name} must hold JSON values only (strings, numbers, booleans, lists, objects): {value!r:.200}")
+    raise InvalidTarget(
+        f"{name} must hold JSON values only (strings, numbers, booleans, lists, objects): {value!r:.200}"
+    )
 
 
 @dataclass(frozen=True)

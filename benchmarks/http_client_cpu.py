@@ -77,7 +77,9 @@ def main() -> None:
     proc, base = start_sandbox()
     try:
         admin(base, "POST", "/config", {"arsel": {"rate_limit_per_second": 0}})
-        campaign = admin(base, "POST", "/arsel/seed", {"campaigns": [{"channel": "email", "name": "b", "status": "sending"}]})
+        campaign = admin(
+            base, "POST", "/arsel/seed", {"campaigns": [{"channel": "email", "name": "b", "status": "sending"}]}
+        )
         cid = campaign["campaigns"][0]["id"]
         url = f"{base}/arsel/v1/email/campaigns/{cid}"
 

@@ -25,7 +25,6 @@ with DAG(
     tags=["kill-switch", "loop-health"],
     params={"campaign_ids": Param([], type="array", items={"type": "string"}, minItems=1)},
 ) as dag:
-
     # [START loop_comms_cancel_campaigns]
     @task
     def campaign_ids(params: dict | None = None) -> list[str]:

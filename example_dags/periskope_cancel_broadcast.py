@@ -32,6 +32,8 @@ from airflow_provider_cancel.sensors.periskope import PeriskopeBroadcastStatusSe
 def _confirm_kwargs(result: dict[str, Any]) -> dict[str, Any]:
     # A 404 confirms a broadcast only if our cancel deleted it: pass the cancel's answer along.
     return {"broadcast_id": result["target"]["broadcast_id"], "cancel_status": result["vendor_status"]}
+
+
 # [END periskope_confirm_kwargs]
 
 

@@ -34,7 +34,9 @@ with DAG(
         "idempotency_key": Param("", type="string", description="Idempotency key the broadcast was triggered with"),
         "list_id": Param("", type="string", description="Subscriber list (broad on its own)"),
         "tenant_id": Param("", type="string", description="Narrow to one tenant"),
-        "allow_broad_match": Param(False, type="boolean", description="Allow a cancel without execution_id/idempotency_key"),
+        "allow_broad_match": Param(
+            False, type="boolean", description="Allow a cancel without execution_id/idempotency_key"
+        ),
         "settle_seconds": Param(60, type="number", minimum=0, description="Quiet time that counts as settled"),
     },
 ) as dag:

@@ -34,7 +34,9 @@ with DAG(
         "workflow_slug": Param("", type="string", description="Workflow slug (broad on its own)"),
         "recipients": Param([], type="array", description="distinct_ids or contact info (broad on their own)"),
         "tenant_id": Param("", type="string", description="Narrow to one tenant"),
-        "allow_broad_match": Param(False, type="boolean", description="Allow a cancel without execution_id/idempotency_key"),
+        "allow_broad_match": Param(
+            False, type="boolean", description="Allow a cancel without execution_id/idempotency_key"
+        ),
         "settle_seconds": Param(60, type="number", minimum=0, description="Quiet time that counts as settled"),
     },
 ) as dag:
@@ -52,6 +54,7 @@ with DAG(
         wait_for_completion=True,
         deferrable=True,
         poll_interval=5,  # one GET per cancelled execution per poll
+        retry_limit=2,  # HTTP attempts per request, on the worker and per poll in the triggerer
         wait_timeout=900,
         retries=2,
         retry_delay=timedelta(seconds=5),  # a kill switch retries fast

@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import harness  # noqa: E402
+import harness
 
-from airflow_provider_cancel.sandbox import SandboxServer  # noqa: E402
+from airflow_provider_cancel.sandbox import SandboxServer
 
 DEMO_HOME = harness.REPO / ".airflow-demo"
 
@@ -60,7 +60,14 @@ def arsel(sandbox: SandboxServer, run: Callable[[str, dict], harness.DagRunResul
         outcomes[campaign["id"]] = outcome_of(result, "cancel_campaign")
     after = {c["id"]: c["status"] for c in sandbox.admin("GET", "/arsel/state")["campaigns"]}
     return [
-        Row("Arsel", f"{c['channel']}: {c['name']}", c["status"], after[c["id"]], c is not good, outcomes.get(c["id"], "-"))
+        Row(
+            "Arsel",
+            f"{c['channel']}: {c['name']}",
+            c["status"],
+            after[c["id"]],
+            c is not good,
+            outcomes.get(c["id"], "-"),
+        )
         for c in seeded
     ]
 
@@ -74,17 +81,41 @@ def suprsend(sandbox: SandboxServer, run: Callable[[str, dict], harness.DagRunRe
     # Workflow runs triggered with idempotency key "order-77" went wrong; cancel exactly those.
     sending = {"message_every_s": 1, "total_messages": 500}
     runs = [
-        {"execution_id": "dsl_order77_u1", "workflow_slug": "order-update", "recipient": "u1", "idempotency_key": "order-77", **sending},
-        {"execution_id": "dsl_order77_u2", "workflow_slug": "order-update", "recipient": "u2", "idempotency_key": "order-77", **sending},
-        {"execution_id": "dsl_order78_u3", "workflow_slug": "order-update", "recipient": "u3", "idempotency_key": "order-78", **sending},
+        {
+            "execution_id": "dsl_order77_u1",
+            "workflow_slug": "order-update",
+            "recipient": "u1",
+            "idempotency_key": "order-77",
+            **sending,
+        },
+        {
+            "execution_id": "dsl_order77_u2",
+            "workflow_slug": "order-update",
+            "recipient": "u2",
+            "idempotency_key": "order-77",
+            **sending,
+        },
+        {
+            "execution_id": "dsl_order78_u3",
+            "workflow_slug": "order-update",
+            "recipient": "u3",
+            "idempotency_key": "order-78",
+            **sending,
+        },
     ]
     sandbox.admin("POST", "/suprsend/seed", {"workflow_runs": runs})
     result = run("suprsend_cancel_workflow", {"idempotency_key": "order-77", "settle_seconds": 3})
     after = {r["execution_id"]: r["status"] for r in sandbox.admin("GET", "/suprsend/state")["workflow_runs"]}
     outcome = outcome_of(result, "cancel_workflow_runs")
     return [
-        Row("SuprSend", f"workflow run {r['execution_id']}", "in_progress", after[r["execution_id"]],
-            r["idempotency_key"] == "order-77", outcome if r["idempotency_key"] == "order-77" else "-")
+        Row(
+            "SuprSend",
+            f"workflow run {r['execution_id']}",
+            "in_progress",
+            after[r["execution_id"]],
+            r["idempotency_key"] == "order-77",
+            outcome if r["idempotency_key"] == "order-77" else "-",
+        )
         for r in runs
     ]
 
@@ -99,8 +130,14 @@ def periskope(sandbox: SandboxServer, run: Callable[[str, dict], harness.DagRunR
     result = run("periskope_cancel_broadcast", {"broadcast_ids": ["bad-whatsapp-promo"]})
     after = {b["id"]: b["status"] for b in sandbox.admin("GET", "/periskope/state")["broadcasts"]}
     return [
-        Row("Periskope", f"broadcast {b['id']}", b["status"], after.get(b["id"], "deleted"),
-            b["id"] == "bad-whatsapp-promo", outcome_of(result, "cancel_broadcast") if b["id"] == "bad-whatsapp-promo" else "-")
+        Row(
+            "Periskope",
+            f"broadcast {b['id']}",
+            b["status"],
+            after.get(b["id"], "deleted"),
+            b["id"] == "bad-whatsapp-promo",
+            outcome_of(result, "cancel_broadcast") if b["id"] == "bad-whatsapp-promo" else "-",
+        )
         for b in seeded
     ]
 
@@ -115,8 +152,14 @@ def loop_comms(sandbox: SandboxServer, run: Callable[[str, dict], harness.DagRun
     result = run("loop_comms_cancel_campaign", {"campaign_id": "flash-sale"})
     after = {c["id"]: c["status"] for c in sandbox.admin("GET", "/loop/state")["campaigns"]}
     return [
-        Row("Loop Health comms", f"campaign {c['id']}", c["status"], after[c["id"]],
-            c["id"] == "flash-sale", outcome_of(result, "cancel_campaign") if c["id"] == "flash-sale" else "-")
+        Row(
+            "Loop Health comms",
+            f"campaign {c['id']}",
+            c["status"],
+            after[c["id"]],
+            c["id"] == "flash-sale",
+            outcome_of(result, "cancel_campaign") if c["id"] == "flash-sale" else "-",
+        )
         for c in seeded
     ]
 

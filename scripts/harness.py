@@ -21,7 +21,6 @@ EXAMPLE_DAGS = REPO / "example_dags"
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
-
 def _registry() -> dict:
     sys.path.insert(0, str(REPO))  # the harness also runs from a bare checkout
     from airflow_provider_cancel.vendors import vendors
@@ -96,13 +95,18 @@ class DagRunResult:
             return db.execute(sql, args).fetchall()
 
     def task_states(self) -> dict[str, str]:
-        rows = self._query("SELECT task_id, state FROM task_instance WHERE dag_id=? AND run_id=?", self.dag_id, self.run_id)
+        rows = self._query(
+            "SELECT task_id, state FROM task_instance WHERE dag_id=? AND run_id=?", self.dag_id, self.run_id
+        )
         return dict(rows)
 
     def xcom(self, task_id: str, key: str = "return_value") -> object:
         rows = self._query(
             "SELECT value FROM xcom WHERE dag_id=? AND run_id=? AND task_id=? AND key=?",
-            self.dag_id, self.run_id, task_id, key,
+            self.dag_id,
+            self.run_id,
+            task_id,
+            key,
         )
         return json.loads(rows[0][0]) if rows else None
 

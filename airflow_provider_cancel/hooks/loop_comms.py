@@ -69,7 +69,7 @@ class LoopCommsHook(CampaignVendorHook, vendor="loop_comms"):
         """
         path = f"{self._campaign_path(campaign_id)}/cancel"
         target = {"campaign_id": str(campaign_id).strip()}
-        requested_at = dt.datetime.now(dt.timezone.utc)
+        requested_at = dt.datetime.now(dt.UTC)
         try:
             body = self.request("POST", path, idempotent=True)
         except VendorAPIError as exc:
@@ -77,9 +77,16 @@ class LoopCommsHook(CampaignVendorHook, vendor="loop_comms"):
                 return self._judge_refusal(exc, target)
             if exc.status_code is None or exc.status_code >= 500:
                 raise VendorAPIError(
-                    self.vendor, exc.status_code, f"{exc.message} (the cancel may or may not have taken effect; "
-                    "running the task again is safe)", code=exc.code, method="POST", path=path, body=exc.body,
+                    self.vendor,
+                    exc.status_code,
+                    f"{exc.message} (the cancel may or may not have taken effect; running the task again is safe)",
+                    code=exc.code,
+                    method="POST",
+                    path=path,
+                    body=exc.body,
                     reached_server=exc.reached_server,
+                    retry_after=exc.retry_after,
+                    attempts=exc.attempts,
                 ) from None
             raise
         campaign = campaign_of(body)
@@ -94,7 +101,9 @@ class LoopCommsHook(CampaignVendorHook, vendor="loop_comms"):
     ) -> CancelResult:
         raw, cancelled_at = campaign.get("status"), campaign.get("cancelled_at")
         detail = {
-            "campaign_status": raw, "cancelled_at": cancelled_at, "sent_at": campaign.get("sent_at"),
+            "campaign_status": raw,
+            "cancelled_at": cancelled_at,
+            "sent_at": campaign.get("sent_at"),
             "evidence": "campaign",
         }
         if is_cancelled(raw, cancelled_at):
@@ -147,12 +156,16 @@ class LoopCommsHook(CampaignVendorHook, vendor="loop_comms"):
             return CancelResult(self.vendor, target, CancelOutcome.ALREADY_CANCELLED, None, detail)
         if history.state in (CampaignState.COMPLETED, CampaignState.FAILED):
             if hint == "sent":
-                message = (f"Loop comms campaign {campaign_id} had already been sent; nothing was cancelled "
-                           f"({refusal}). History: {history.detail}.")
+                message = (
+                    f"Loop comms campaign {campaign_id} had already been sent; nothing was cancelled "
+                    f"({refusal}). History: {history.detail}."
+                )
             else:
-                message = (f"Loop comms campaign {campaign_id} refused the cancel ({refusal}) and its history "
-                           f"shows it finished without being cancelled (send status {history.raw_status!r}): "
-                           f"{history.detail}; nothing was cancelled.")
+                message = (
+                    f"Loop comms campaign {campaign_id} refused the cancel ({refusal}) and its history "
+                    f"shows it finished without being cancelled (send status {history.raw_status!r}): "
+                    f"{history.detail}; nothing was cancelled."
+                )
             raise CampaignFinishedError(message) from None
         if not sends and hint == "cancelled":
             detail.update(evidence="refusal_wording", refusal_hint="cancelled")
@@ -160,19 +173,28 @@ class LoopCommsHook(CampaignVendorHook, vendor="loop_comms"):
         if history.state is CampaignState.ACTIVE:
             why = f"its history shows {history.detail} and nothing shows the campaign cancelled"
             if hint == "cancelled":
-                why += (" (the refusal's wording says it was already cancelled, but that is not proof: no campaign "
-                        "in the answer, no send stopped as cancelled); messages may still be going out")
+                why += (
+                    " (the refusal's wording says it was already cancelled, but that is not proof: no campaign "
+                    "in the answer, no send stopped as cancelled); messages may still be going out"
+                )
         elif not sends:
-            why = ("its history shows no sends, so nothing shows the campaign cancelled (a draft, a scheduled and a "
-                   "cancelled-before-sending campaign look the same)")
+            why = (
+                "its history shows no sends, so nothing shows the campaign cancelled (a draft, a scheduled and a "
+                "cancelled-before-sending campaign look the same)"
+            )
             if hint == "sent":
                 why += "; the wording says it was sent, but no send is in its history"
         else:
             why = f"its history shows {history.detail}, which does not show it cancelled"
         raise VendorAPIError(
-            self.vendor, exc.status_code,
+            self.vendor,
+            exc.status_code,
             f"{excerpt(exc.message, 200)} (cancel refused and not confirmed: {why})",
-            code=exc.code, method="POST", path=exc.path, body=exc.body,
+            code=exc.code,
+            method="POST",
+            path=exc.path,
+            body=exc.body,
+            attempts=exc.attempts,
         ) from None
 
     def status_request(
@@ -197,6 +219,10 @@ class LoopCommsHook(CampaignVendorHook, vendor="loop_comms"):
             raise error  # no status-bearing error: a 404 means a wrong id or base URL
         sends = sends_of(body)
         if sends is None:
-            return CampaignStatus(self.vendor, {"campaign_id": campaign_id}, CampaignState.UNKNOWN,
-                                  detail=f"unexpected history body: {body!r:.200}")
+            return CampaignStatus(
+                self.vendor,
+                {"campaign_id": campaign_id},
+                CampaignState.UNKNOWN,
+                detail=f"unexpected history body: {body!r:.200}",
+            )
         return classify_history(campaign_id, sends, cancel_status, cancelled_at, refusal_hint)

@@ -118,11 +118,7 @@ class PeriskopeHook(CampaignVendorHook, vendor="periskope"):
         """A 404 on DELETE: our own earlier delete if one explains it, else a clear not-found error."""
         target = {"broadcast_id": broadcast_id}
         if prior_delete == PRIOR_DELETED:
-            self.log.warning(
-                "Periskope broadcast %s: an earlier DELETE of it was answered 'deleted'; a deleted broadcast "
-                "leaves no record, so this 404 is that delete, reported as deleted.",
-                broadcast_id,
-            )
+            self.log.info("Periskope broadcast %s: 404 after an earlier DELETE answered 'deleted'", broadcast_id)
             detail = {"earlier_try": "Periskope answered 'deleted' to an earlier DELETE; this one got 404"}
             return CancelResult(self.vendor, target, CancelOutcome.CANCELLED, "deleted", detail)
         unanswered_here = any(a.may_have_acted for a in exc.attempts[:-1])
@@ -245,7 +241,11 @@ class PeriskopeHook(CampaignVendorHook, vendor="periskope"):
         if error is not None:
             if error.status_code == 404 and str(cancel_status or "").lower() == "deleted":
                 return CampaignStatus(
-                    self.vendor, target, CampaignState.CANCELLED, None, "gone after our cancel deleted it before it started"
+                    self.vendor,
+                    target,
+                    CampaignState.CANCELLED,
+                    None,
+                    "gone after our cancel deleted it before it started",
                 )
             if error.status_code == 404:
                 raise self._not_found(str(broadcast_id), error)
@@ -253,7 +253,11 @@ class PeriskopeHook(CampaignVendorHook, vendor="periskope"):
         row = pick_row(body, str(broadcast_id))
         if row is None or "broadcast_status" not in row:
             return CampaignStatus(
-                self.vendor, target, CampaignState.UNKNOWN, None, "the status answer has no broadcast_status for this broadcast"
+                self.vendor,
+                target,
+                CampaignState.UNKNOWN,
+                None,
+                "the status answer has no broadcast_status for this broadcast",
             )
         raw = row["broadcast_status"]
         extra = {k: row[k] for k in STATUS_COUNTERS if k in row}

@@ -63,8 +63,12 @@ class SuprSendHook(CampaignVendorHook, vendor="suprsend"):
     ) -> CancelResult:
         """``POST /v1/workflow_run/cancel/``; returns the cancelled ``execution_ids`` in ``detail``."""
         filters = build_cancel_filters(
-            WORKFLOW, execution_id=execution_id, recipients=recipients, idempotency_key=idempotency_key,
-            workflow_slug=workflow_slug, tenant_id=tenant_id,
+            WORKFLOW,
+            execution_id=execution_id,
+            recipients=recipients,
+            idempotency_key=idempotency_key,
+            workflow_slug=workflow_slug,
+            tenant_id=tenant_id,
         )
         return self.cancel_runs(filters, allow_broad_match=allow_broad_match)
 
@@ -98,8 +102,11 @@ class SuprSendHook(CampaignVendorHook, vendor="suprsend"):
         log = self.log.warning if filters.is_broad else self.log.info
         log(
             "SuprSend %s cancel (%s) matched %d running run(s)%s: %s",
-            filters.run_type, filters.describe(), len(execution_ids),
-            " [broad match]" if filters.is_broad else "", execution_ids[:50] or "none",
+            filters.run_type,
+            filters.describe(),
+            len(execution_ids),
+            " [broad match]" if filters.is_broad else "",
+            execution_ids[:50] or "none",
         )
         return CancelResult(
             vendor=self.vendor,
@@ -122,7 +129,11 @@ class SuprSendHook(CampaignVendorHook, vendor="suprsend"):
         return MESSAGES_PATH, {"execution_id": execution_id, "created_at_gte": floor_second(moment), "limit": 1}
 
     def parse_status(
-        self, body: Any, error: VendorAPIError | None, execution_id: str, since: str,
+        self,
+        body: Any,
+        error: VendorAPIError | None,
+        execution_id: str,
+        since: str,
         settle_seconds: float = DEFAULT_SETTLE_SECONDS,
     ) -> CampaignStatus:
         if error is not None:

@@ -10,7 +10,7 @@ from airflow_provider_cancel.status import CancelResult
 from airflow_provider_cancel.vendors.arsel import ArselCampaign
 
 
-class ArselCancelCampaignOperator(BaseCancelOperator):
+class ArselCancelCampaignOperator(BaseCancelOperator[ArselHook, ArselCampaign]):
     """
     Cancel a scheduled, queued or sending Arsel campaign (email or SMS).
 

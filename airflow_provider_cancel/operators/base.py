@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import fields
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, Generic, TypeVar
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
 
@@ -21,9 +21,13 @@ from airflow_provider_cancel.utils.deferral import (
     defer_until,
     status_from_event,
 )
+from airflow_provider_cancel.utils.templating import is_blank
+
+HookT = TypeVar("HookT", bound=CampaignVendorHook)
+TargetT = TypeVar("TargetT", bound=Target)
 
 
-class BaseCancelOperator(TryMemoryMixin, BaseOperator):
+class BaseCancelOperator(TryMemoryMixin, BaseOperator, Generic[HookT, TargetT]):
     """
     Cancel something at a messaging vendor and return a JSON-able :class:`CancelResult` (to XCom).
 
@@ -45,9 +49,9 @@ class BaseCancelOperator(TryMemoryMixin, BaseOperator):
     :param request_timeout: HTTP read timeout in seconds; overrides the connection's ``timeout``.
     """
 
-    hook_class: ClassVar[type[CampaignVendorHook]]
+    hook_class: type[HookT]
     #: The kill-switch target model whose fields are this operator's templated arguments.
-    target_model: ClassVar[type[Target] | None] = None
+    target_model: type[TargetT] | None = None
     ui_color = "#f9d6d5"
 
     def __init__(
@@ -78,14 +82,15 @@ class BaseCancelOperator(TryMemoryMixin, BaseOperator):
 
     @property
     def resolved_conn_id(self) -> str:
-        return getattr(self, self.conn_id_field()) or self.hook_class.default_conn_name
+        conn_id = getattr(self, self.conn_id_field())
+        return self.hook_class.default_conn_name if is_blank(conn_id) else str(conn_id).strip()
 
     @cached_property
-    def hook(self) -> CampaignVendorHook:
+    def hook(self) -> HookT:
         return self.hook_class(self.resolved_conn_id, retry_limit=self.retry_limit, timeout=self.request_timeout)
 
     # ----------------------------------------------------------------- what subclasses provide
-    def target(self) -> Target:
+    def target(self) -> TargetT:
         """The rendered arguments as this vendor's typed target (raises ``InvalidTarget`` naming every bad field)."""
         if self.target_model is None:
             raise NotImplementedError(f"{type(self).__name__} has no target model")
@@ -161,4 +166,3 @@ class BaseCancelOperator(TryMemoryMixin, BaseOperator):
     def _with_status(self, result: dict[str, Any], status: CampaignStatus) -> dict[str, Any]:
         self.log.info("Confirmed: %s", status.describe())
         return {**result, "final_status": status.to_dict()}
-

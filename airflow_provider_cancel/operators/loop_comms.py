@@ -10,7 +10,7 @@ from airflow_provider_cancel.status import CancelResult
 from airflow_provider_cancel.vendors.loop_comms import LoopCommsCampaign
 
 
-class LoopCommsCancelCampaignOperator(BaseCancelOperator):
+class LoopCommsCancelCampaignOperator(BaseCancelOperator[LoopCommsHook, LoopCommsCampaign]):
     """
     Cancel one Loop Health comms campaign (``POST /v1/admin/campaigns/{id}/cancel``).
 

@@ -47,8 +47,9 @@ class TryMemoryMixin:
     writing the memory never fails a cancel: it helps a retry decide, nothing more.
     """
 
-    retries: int
-    task_id: str
+    # Provided by BaseOperator.
+    retries: Any
+    task_id: Any
     log: Any
 
     def is_automatic_retry(self, context: Any) -> bool:
@@ -69,7 +70,14 @@ class TryMemoryMixin:
         ti = context["ti"]
         material = "\x1f".join(
             str(p)
-            for p in (ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1), self.clear_generation(context), *parts)
+            for p in (
+                ti.dag_id,
+                ti.task_id,
+                ti.run_id,
+                getattr(ti, "map_index", -1),
+                self.clear_generation(context),
+                *parts,
+            )
         )
         return "airflow-" + hashlib.sha256(material.encode()).hexdigest()[:48]
 
@@ -84,7 +92,7 @@ class TryMemoryMixin:
             return None
         try:
             return store.get(key)
-        except Exception as exc:  # noqa: BLE001 - the memory helps a retry decide, it must not fail a cancel
+        except Exception as exc:
             self.log.warning("Could not read %r from the task state store (%s); carrying on without it", key, exc)
             return None
 
@@ -95,7 +103,7 @@ class TryMemoryMixin:
             return False
         try:
             store.set(key, value)
-        except Exception as exc:  # noqa: BLE001 - the cancel is done; never fail it over the bookkeeping
+        except Exception as exc:
             self.log.warning("Could not write %r to the task state store (%s): a retry will not see it", key, exc)
             return False
         return True

@@ -10,6 +10,7 @@ from airflow_provider_cancel.exceptions import InvalidTarget, VendorAPIError
 from airflow_provider_cancel.hooks.periskope import PRIOR_DELETED, PRIOR_UNANSWERED, PeriskopeHook
 from airflow_provider_cancel.operators.base import BaseCancelOperator
 from airflow_provider_cancel.status import CancelResult
+from airflow_provider_cancel.targets import Target
 from airflow_provider_cancel.vendors.periskope import PeriskopeBroadcast, purge_request
 
 #: Key, in Airflow's task state store, of what this task's DELETE did (kept across tries).
@@ -20,7 +21,7 @@ class PurgeAllRetryRefused(AirflowFailException):
     """An automatic retry of a purge-all was stopped before it sent anything."""
 
 
-class PeriskopeCancelBroadcastOperator(BaseCancelOperator):
+class PeriskopeCancelBroadcastOperator(BaseCancelOperator[PeriskopeHook, PeriskopeBroadcast]):
     """
     Cancel a Periskope broadcast: delete it if it has not started, stop it if it is sending.
 
@@ -67,15 +68,24 @@ class PeriskopeCancelBroadcastOperator(BaseCancelOperator):
         earlier = self._recall_delete(context, broadcast_id)
         try:
             result = self.hook.cancel_broadcast(broadcast_id, prior_delete=earlier)
+            if earlier == PRIOR_DELETED and "earlier_try" in result.detail:
+                self.log.warning(
+                    "Periskope broadcast %s: an earlier try of this task deleted it (Periskope answered 'deleted'); "
+                    "a deleted broadcast leaves no record, so this try's 404 is that delete, reported as deleted.",
+                    broadcast_id,
+                )
         except VendorAPIError as exc:
             if earlier is None and any(a.may_have_acted for a in exc.attempts):
                 self._record_delete(context, broadcast_id, PRIOR_UNANSWERED)
             if exc.status_code == 404 and not self.has_try_memory(context) and self.is_automatic_retry(context):
                 raise VendorAPIError(
-                    exc.vendor, 404,
+                    exc.vendor,
+                    404,
                     f"{exc.message}. This is a retry: if an earlier try deleted the broadcast, this 404 is that "
                     "delete (this Airflow has no task state store to remember it); check the earlier try's log",
-                    code=exc.code, method=exc.method, path=exc.path,
+                    code=exc.code,
+                    method=exc.method,
+                    path=exc.path,
                 ) from None
             raise
         if result.vendor_status == "deleted" and earlier != PRIOR_DELETED:
@@ -92,8 +102,12 @@ class PeriskopeCancelBroadcastOperator(BaseCancelOperator):
             return None
         outcome = record.get("delete")
         if outcome in (PRIOR_DELETED, PRIOR_UNANSWERED):
-            self.log.info("Try %s of this task recorded its DELETE of broadcast %s as %r",
-                          record.get("try_number"), broadcast_id, outcome)
+            self.log.info(
+                "Try %s of this task recorded its DELETE of broadcast %s as %r",
+                record.get("try_number"),
+                broadcast_id,
+                outcome,
+            )
             return outcome
         return None
 
@@ -104,7 +118,7 @@ class PeriskopeCancelBroadcastOperator(BaseCancelOperator):
         )
 
 
-class PeriskopePurgeQueueOperator(BaseCancelOperator):
+class PeriskopePurgeQueueOperator(BaseCancelOperator[PeriskopeHook, Target]):
     """
     Remove queued (not yet sent) Periskope jobs: ``POST /message/queues/purge``.
 
@@ -167,5 +181,6 @@ class PeriskopePurgeQueueOperator(BaseCancelOperator):
                 "again on purpose clear this task or trigger a new run (both count as a fresh start), or set "
                 "resend_purge_all_on_retry=True."
             )
-        return self.hook.purge_queue(broadcast_id=self.broadcast_id or None, queue_ids=self.queue_ids or None,
-                                     purge_all=self.purge_all)
+        return self.hook.purge_queue(
+            broadcast_id=self.broadcast_id or None, queue_ids=self.queue_ids or None, purge_all=self.purge_all
+        )

@@ -33,10 +33,28 @@ def is_permanent(exc: BaseException, non_retryable_codes: frozenset[str] = froze
     return False
 
 
-def fail_now(exc: BaseException) -> AirflowFailException:
+class PermanentFailure(AirflowFailException):
+    """
+    Fails the task without retries because of ``error``, a domain error no retry can fix.
+
+    Raised ``from None`` so the task log shows the message once; the domain error stays on ``error``.
+
+    :param error: The domain error (``InvalidTarget``, ``CampaignFinishedError``, a 4xx ``VendorAPIError``...).
+    """
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        suffix = (
+            ""
+            if isinstance(error, PERMANENT_ERRORS)
+            else " (not retried: repeating the request cannot change this answer)"
+        )
+        super().__init__(f"{type(error).__name__}: {error}{suffix}")
+
+
+def fail_now(exc: BaseException) -> PermanentFailure:
     """The ``AirflowFailException`` that ends the task for ``exc``, naming the error type for on-call."""
-    suffix = "" if isinstance(exc, PERMANENT_ERRORS) else " (not retried: repeating the request cannot change this answer)"
-    return AirflowFailException(f"{type(exc).__name__}: {exc}{suffix}")
+    return PermanentFailure(exc)
 
 
 @contextmanager
@@ -52,5 +70,5 @@ def task_failure_policy(non_retryable_codes: frozenset[str] = frozenset()) -> It
         raise
     except Exception as exc:
         if is_permanent(exc, non_retryable_codes):
-            raise fail_now(exc) from exc
+            raise fail_now(exc) from None
         raise

@@ -16,6 +16,7 @@ from airflow_provider_cancel.vendors.suprsend import (
     MAX_WATCHED_EXECUTIONS,
     WORKFLOW,
     SuprSendBroadcastRuns,
+    SuprSendRuns,
     SuprSendWorkflowRuns,
     flag,
 )
@@ -46,14 +47,14 @@ def _cancel_result_from(data: Any) -> CancelResult | None:
         return None
     return CancelResult(
         vendor="suprsend",
-        target=data.get("target") if isinstance(data.get("target"), dict) else {},
+        target=data["target"] if isinstance(data.get("target"), dict) else {},
         outcome=CancelOutcome.CANCELLED,
         vendor_status=data.get("vendor_status"),
         detail={k: v for k, v in detail.items() if k not in ("earlier_try", "resent")},
     )
 
 
-class _SuprSendCancelRunsOperator(BaseCancelOperator):
+class _SuprSendCancelRunsOperator(BaseCancelOperator[SuprSendHook, SuprSendRuns]):
     """Shared by the workflow and broadcast cancel operators (see their docstrings)."""
 
     hook_class = SuprSendHook
@@ -82,7 +83,7 @@ class _SuprSendCancelRunsOperator(BaseCancelOperator):
         self.target()  # every filter, the broad-match opt-in and settle_seconds, all problems at once
 
     def cancel(self, context: Any) -> CancelResult:
-        filters = self.target().filters  # type: ignore[attr-defined]
+        filters = self.target().filters
         retry = self.is_automatic_retry(context)
         earlier = self._recall_cancel(context) if retry else None
         if filters.is_broad and retry and not flag("resend_broad_match_on_retry", self.resend_broad_match_on_retry):
@@ -90,8 +91,11 @@ class _SuprSendCancelRunsOperator(BaseCancelOperator):
                 self.log.warning(
                     "Not re-sending the broad SuprSend %s cancel (%s) on automatic retry (try %s); resuming the "
                     "wait on the %d run(s) an earlier try cancelled at %s.",
-                    self.run_type, filters.describe(), context["ti"].try_number,
-                    len(earlier.detail["execution_ids"]), earlier.detail["cancelled_at"],
+                    self.run_type,
+                    filters.describe(),
+                    context["ti"].try_number,
+                    len(earlier.detail["execution_ids"]),
+                    earlier.detail["cancelled_at"],
                 )
                 return self._resumed(earlier, None)
             raise BroadCancelRetryRefused(
@@ -110,7 +114,8 @@ class _SuprSendCancelRunsOperator(BaseCancelOperator):
             self.log.warning(
                 "Nothing matched on a retry, and no earlier try of this task recorded a cancel%s; an earlier try "
                 "may still have cancelled these runs before it failed.",
-                "" if context.get("task_state_store") is not None
+                ""
+                if context.get("task_state_store") is not None
                 else " (recording one across tries needs Airflow 3.3+, where task_state_store exists)",
             )
         elif flag("fail_if_nothing_matched", self.fail_if_nothing_matched):
@@ -153,14 +158,17 @@ class _SuprSendCancelRunsOperator(BaseCancelOperator):
             # XComs when a new try starts, so this finds something only where they survive.
             try:
                 data = self.pull_result(context)
-            except Exception as exc:  # noqa: BLE001 - the record is a help; reading it must not fail the cancel
+            except Exception as exc:
                 self.log.warning("Could not read what an earlier try cancelled (%s); treating it as nothing.", exc)
         result = _cancel_result_from(data)
         if result is not None:
             self.log.info(
                 "An earlier try%s cancelled %d SuprSend %s run(s) at %s: %s",
-                f" ({try_number})" if try_number else "", len(result.detail["execution_ids"]), self.run_type,
-                result.detail["cancelled_at"], result.detail["execution_ids"][:50],
+                f" ({try_number})" if try_number else "",
+                len(result.detail["execution_ids"]),
+                self.run_type,
+                result.detail["cancelled_at"],
+                result.detail["execution_ids"][:50],
             )
         return result
 
@@ -273,7 +281,6 @@ class SuprSendCancelWorkflowOperator(_SuprSendCancelRunsOperator):
         self.tenant_id = tenant_id
 
 
-
 class SuprSendCancelBroadcastOperator(_SuprSendCancelRunsOperator):
     """
     Cancel running SuprSend broadcast runs (``POST /v1/broadcast_run/cancel/``).
@@ -330,4 +337,3 @@ class SuprSendCancelBroadcastOperator(_SuprSendCancelRunsOperator):
         self.list_id = list_id
         self.idempotency_key = idempotency_key
         self.tenant_id = tenant_id
-

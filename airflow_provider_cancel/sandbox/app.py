@@ -12,6 +12,7 @@ import json
 import pkgutil
 import threading
 import time
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -51,7 +52,10 @@ def discover_vendors() -> list[type[Vendor]]:
         found.extend(
             obj
             for obj in vars(module).values()
-            if isinstance(obj, type) and issubclass(obj, Vendor) and obj is not Vendor and obj.__module__ == module.__name__
+            if isinstance(obj, type)
+            and issubclass(obj, Vendor)
+            and obj is not Vendor
+            and obj.__module__ == module.__name__
         )
     return found
 
@@ -77,7 +81,7 @@ class SandboxApp:
         self.config: dict[str, dict[str, Any]] = {c.name: c.initial_config() for c in self._classes}
         self._config_lock = threading.Lock()
         self.vendors: dict[str, Vendor] = {
-            c.name: c(self.store, self.clock, lambda n=c.name: self.config[n]) for c in self._classes
+            c.name: c(self.store, self.clock, partial(self.config.__getitem__, c.name)) for c in self._classes
         }
         self.admin = Router("/_admin")
         self._admin_routes()
@@ -95,8 +99,9 @@ class SandboxApp:
                 body = json.loads(raw_body)
             except ValueError:
                 json_error = True
-        req = Request(method.upper(), path, query, {k.lower(): v for k, v in headers.items()},
-                      body, raw_body, json_error)
+        req = Request(
+            method.upper(), path, query, {k.lower(): v for k, v in headers.items()}, body, raw_body, json_error
+        )
         if path == "/_admin" or path.startswith("/_admin/"):
             return self._handle_admin(req)
         prefix, _, rest = path.lstrip("/").partition("/")
@@ -135,22 +140,26 @@ class SandboxApp:
         if idem is not None:
             # Released only now, so a client that timed out during latency sees "in flight".
             self.idempotency.finish(idem[0], idem[1], resp)
-        entry.update(status=resp.status, outcome=outcome,
-                     duration_ms=round((time.monotonic() - started) * 1000))
+        entry.update(status=resp.status, outcome=outcome, duration_ms=round((time.monotonic() - started) * 1000))
         self.log.add(entry)
         return resp
 
-    def _process(self, vendor: Vendor, req: Request,
-                 entry: dict[str, Any]) -> tuple[Response, str, tuple[tuple[str, str], str] | None]:
+    def _process(
+        self, vendor: Vendor, req: Request, entry: dict[str, Any]
+    ) -> tuple[Response, str, tuple[tuple[str, str], str] | None]:
         """Faults -> auth -> rate limit -> routing -> idempotency -> handler."""
         fault = self.faults.pop(vendor.name)
         if fault is not None and fault.kind == "drop":
             raise DropConnection()
         if fault is not None:
             status = fault.status or 503
-            resp = (Response(status, copy.deepcopy(fault.body)) if fault.body is not None else
-                    vendor.error(status, fault.name or STATUS_NAMES.get(status, "error"),
-                                 fault.message or "Injected fault"))
+            resp = (
+                Response(status, copy.deepcopy(fault.body))
+                if fault.body is not None
+                else vendor.error(
+                    status, fault.name or STATUS_NAMES.get(status, "error"), fault.message or "Injected fault"
+                )
+            )
             if fault.retry_after is not None:
                 resp.headers["retry-after"] = fault.retry_after
             return resp, "fault", None
@@ -160,12 +169,11 @@ class SandboxApp:
         if req.org is None:
             return vendor.unauthorized(), "unauthorized", None
 
-        decision = self.limiter.hit(f"{vendor.name}:{req.org}",
-                                    int(vendor.config.get("rate_limit_per_second") or 0))
+        decision = self.limiter.hit(f"{vendor.name}:{req.org}", int(vendor.config.get("rate_limit_per_second") or 0))
         rl_headers = {}
         if decision is not None:
             names = vendor.ratelimit_header_names
-            rl_headers = dict(zip(names, map(str, (decision.limit, decision.remaining, decision.reset))))
+            rl_headers = dict(zip(names, map(str, (decision.limit, decision.remaining, decision.reset)), strict=False))
             if not decision.allowed:
                 resp = vendor.rate_limited()
                 resp.headers.update(rl_headers, **{"retry-after": str(decision.retry_after)})
@@ -191,8 +199,9 @@ class SandboxApp:
             if not key.strip() or len(key) > vendor.idempotency_max_len:
                 return vendor.idempotency_error("invalid_key"), "rejected", None
             scope = (vendor.name, req.org or "")
-            verdict, first = self.idempotency.begin(scope, key, self.idempotency.fingerprint(req),
-                                                    vendor.idempotency_ttl_s)
+            verdict, first = self.idempotency.begin(
+                scope, key, self.idempotency.fingerprint(req), vendor.idempotency_ttl_s
+            )
             if verdict == "replay":
                 assert first is not None
                 return first, "replayed", None
@@ -205,7 +214,7 @@ class SandboxApp:
                 resp = route.handler(req)
         except HTTPError as e:
             resp = vendor.error(e.status, e.name, e.message)
-        except Exception as e:  # noqa: BLE001 - a sandbox bug must still answer, not hang the client
+        except Exception as e:
             resp = vendor.error(500, "internal_server_error", f"Sandbox error: {e!r}")
         return resp, "handled", idem
 

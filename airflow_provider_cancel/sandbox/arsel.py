@@ -1,4 +1,4 @@
-"""Arsel (email/SMS campaigns), per vendor-apis.md section 4 and the cancel docs page.
+"""Arsel (email/SMS campaigns), per the vendor's public docs (see docs/vendors and docs/decisions.md) and its cancel docs page.
 
 Mounted at ``/arsel``; API root ``/arsel/v1`` (real: ``https://api.arsel.sa/v1``).
 """
@@ -78,22 +78,40 @@ class Arsel(Vendor):
         if cfg["status_case"] not in ("lower", "title"):
             raise ValueError("arsel.status_case must be 'lower' or 'title'")
         _positive_or_none(cfg["advance_every_s"], "arsel.advance_every_s")
-        if isinstance(cfg["cancel_settle_s"], bool) or not isinstance(cfg["cancel_settle_s"], (int, float)) \
-                or cfg["cancel_settle_s"] < 0:
+        if (
+            isinstance(cfg["cancel_settle_s"], bool)
+            or not isinstance(cfg["cancel_settle_s"], (int, float))
+            or cfg["cancel_settle_s"] < 0
+        ):
             raise ValueError("arsel.cancel_settle_s must be a number >= 0")
 
     # ------------------------------------------------------------- model
 
-    def _new(self, channel: str, fields: dict[str, Any], status: str, advance_every_s: float | None,
-             campaign_id: str | None = None, scheduled_at: float | None = None) -> dict[str, Any]:
+    def _new(
+        self,
+        channel: str,
+        fields: dict[str, Any],
+        status: str,
+        advance_every_s: float | None,
+        campaign_id: str | None = None,
+        scheduled_at: float | None = None,
+    ) -> dict[str, Any]:
         now = self.clock.now()
         self.state["seq"] += 1
         c: dict[str, Any] = {
-            "id": campaign_id or uuid7(), "channel": channel, "name": fields.get("name"),
+            "id": campaign_id or uuid7(),
+            "channel": channel,
+            "name": fields.get("name"),
             **{k: fields.get(k) for k in (EMAIL_FIELDS if channel == "email" else SMS_FIELDS)},
-            "status": status, "scheduled_at": scheduled_at, "sent_at": now if status == "sent" else None,
-            "cancelled_at": now if status == "cancelled" else None, "created_at": now, "updated_at": now,
-            "advance_every_s": advance_every_s, "entered_at": now, "seq": self.state["seq"],
+            "status": status,
+            "scheduled_at": scheduled_at,
+            "sent_at": now if status == "sent" else None,
+            "cancelled_at": now if status == "cancelled" else None,
+            "created_at": now,
+            "updated_at": now,
+            "advance_every_s": advance_every_s,
+            "entered_at": now,
+            "seq": self.state["seq"],
             "cancel_at": None,
         }
         self.state["campaigns"][channel][c["id"]] = c
@@ -144,8 +162,13 @@ class Arsel(Vendor):
         else:
             content = c["content"] or ""
             out.update({k: c[k] for k in SMS_FIELDS}, num_segments=max(1, math.ceil(len(content) / 160)))
-        out.update(status=status, scheduled_at=iso(c["scheduled_at"]), sent_at=iso(c["sent_at"]),
-                   created_at=iso(c["created_at"]), updated_at=iso(c["updated_at"]))
+        out.update(
+            status=status,
+            scheduled_at=iso(c["scheduled_at"]),
+            sent_at=iso(c["sent_at"]),
+            created_at=iso(c["created_at"]),
+            updated_at=iso(c["updated_at"]),
+        )
         return out
 
     # ------------------------------------------------------------- API
@@ -212,10 +235,13 @@ class Arsel(Vendor):
 
     def cancel_campaign(self, req: Request) -> Response:
         channel, campaign_id = req.params["channel"], req.params["id"]
-        call: dict[str, Any] = {"channel": channel, "campaign_id": campaign_id,
-                                "at": self.clock.iso(self.clock.now()),
-                                "idempotency_key": req.header(self.idempotency_header),
-                                "previous_status": None}
+        call: dict[str, Any] = {
+            "channel": channel,
+            "campaign_id": campaign_id,
+            "at": self.clock.iso(self.clock.now()),
+            "idempotency_key": req.header(self.idempotency_header),
+            "previous_status": None,
+        }
         self.state["cancel_calls"].append(call)
         try:
             c = self._find(channel, campaign_id)
@@ -262,8 +288,13 @@ class Arsel(Vendor):
             if channel not in CHANNELS or status not in STATUSES:
                 raise ValueError(f"campaigns[{i}]: channel must be one of {CHANNELS}, status one of {STATUSES}")
             cid = item.get("id")
-            if cid is not None and (not isinstance(cid, str) or not cid or "/" in cid or
-                                    cid in self.state["campaigns"][channel] or (channel, cid) in ids):
+            if cid is not None and (
+                not isinstance(cid, str)
+                or not cid
+                or "/" in cid
+                or cid in self.state["campaigns"][channel]
+                or (channel, cid) in ids
+            ):
                 raise ValueError(f"campaigns[{i}]: id must be a new, non-empty string without '/'")
             if cid:
                 ids.add((channel, cid))
@@ -290,8 +321,11 @@ class Arsel(Vendor):
         if not isinstance(body, dict) or not body.get("id"):
             raise ValueError('body must be {"id": ..., "channel"?: ..., "status"?: ...}')
         channels = [body["channel"]] if body.get("channel") else list(CHANNELS)
-        matches = [self.state["campaigns"][ch][body["id"]] for ch in channels
-                   if body["id"] in self.state["campaigns"].get(ch, {})]
+        matches = [
+            self.state["campaigns"][ch][body["id"]]
+            for ch in channels
+            if body["id"] in self.state["campaigns"].get(ch, {})
+        ]
         if not matches:
             raise HTTPError(404, "not_found", f"no campaign {body['id']!r}")
         if len(matches) > 1:

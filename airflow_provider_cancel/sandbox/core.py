@@ -19,8 +19,9 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 # ---------------------------------------------------------------------------
 # Request / response
@@ -70,10 +71,18 @@ class HTTPError(Exception):
 
 # Default snake_case names for bare HTTP statuses (used by injected faults).
 STATUS_NAMES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 422: "validation_error",
-    429: "rate_limit_exceeded", 500: "internal_server_error", 502: "bad_gateway",
-    503: "service_unavailable", 504: "gateway_timeout",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    422: "validation_error",
+    429: "rate_limit_exceeded",
+    500: "internal_server_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
 }
 
 
@@ -141,7 +150,7 @@ class Clock:
         """RFC 3339 UTC with milliseconds, e.g. ``2026-01-01T12:00:00.000Z``."""
         if ts is None:
             return None
-        d = dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
+        d = dt.datetime.fromtimestamp(ts, tz=dt.UTC)
         return d.strftime("%Y-%m-%dT%H:%M:%S.") + f"{d.microsecond // 1000:03d}Z"
 
     @staticmethod
@@ -149,7 +158,7 @@ class Clock:
         """Parse an ISO 8601 timestamp (``Z`` or offset; naive means UTC). Raises ValueError."""
         d = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
         if d.tzinfo is None:
-            d = d.replace(tzinfo=dt.timezone.utc)
+            d = d.replace(tzinfo=dt.UTC)
         return d.timestamp()
 
 
@@ -243,8 +252,14 @@ class Faults:
             q = self._queue[vendor]
             q.extend(Fault("drop") for _ in range(drop_n))
             q.extend(
-                Fault("fail", status, None if retry_after is None else str(retry_after),
-                      spec.get("name"), spec.get("message"), spec.get("body"))
+                Fault(
+                    "fail",
+                    status,
+                    None if retry_after is None else str(retry_after),
+                    spec.get("name"),
+                    spec.get("message"),
+                    spec.get("body"),
+                )
                 for _ in range(fail_n)
             )
         return self.describe(vendor)
@@ -462,8 +477,12 @@ class Vendor:
         """kind: "invalid_key", "mismatch" or "in_flight"."""
         return {
             "invalid_key": self.error(400, "invalid_idempotency_key", "Invalid idempotency key"),
-            "mismatch": self.error(409, "invalid_idempotent_request", "Idempotency key reused with a different request"),
-            "in_flight": self.error(503, "concurrent_idempotent_requests", "A request with this idempotency key is in progress"),
+            "mismatch": self.error(
+                409, "invalid_idempotent_request", "Idempotency key reused with a different request"
+            ),
+            "in_flight": self.error(
+                503, "concurrent_idempotent_requests", "A request with this idempotency key is in progress"
+            ),
         }[kind]
 
     def seed(self, body: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Loop Health comms (admin campaigns), per vendor-apis.md section 3 and the cancel docs page.
+"""Loop Health comms (admin campaigns), per the vendor's public docs (see docs/vendors and docs/decisions.md) and its cancel docs page.
 
 Mounted at ``/loop`` (real: ``https://comms.platform.loop.health``); routes keep the documented
 ``/v1/admin/...`` paths. An independent reading of the docs: nothing here is shared with the hook.
@@ -50,10 +50,36 @@ REFUSAL_STATUSES = (400, 409, 412, 422)
 REFUSAL_NAMES = {400: "bad_request", 409: "conflict", 412: "bad_state", 422: "invalid_state"}
 DEFAULT_SCHEDULE_AHEAD_S = 3600.0
 DEFAULT_RECIPIENTS = 100
-CAMPAIGN_FIELDS = ("id", "brand_id", "name", "subject", "channel", "template_key", "segment_criteria", "variables",
-                   "status", "scheduled_at", "sent_at", "cancelled_at", "created_by", "created_at", "updated_at")
-SEND_FIELDS = ("id", "campaign_id", "brand_id", "status", "total_recipients", "sent", "failed", "started_at",
-               "completed_at", "created_by", "created_at")
+CAMPAIGN_FIELDS = (
+    "id",
+    "brand_id",
+    "name",
+    "subject",
+    "channel",
+    "template_key",
+    "segment_criteria",
+    "variables",
+    "status",
+    "scheduled_at",
+    "sent_at",
+    "cancelled_at",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+SEND_FIELDS = (
+    "id",
+    "campaign_id",
+    "brand_id",
+    "status",
+    "total_recipients",
+    "sent",
+    "failed",
+    "started_at",
+    "completed_at",
+    "created_by",
+    "created_at",
+)
 TIME_FIELDS = ("scheduled_at", "sent_at", "cancelled_at", "created_at", "updated_at", "started_at", "completed_at")
 
 
@@ -146,10 +172,19 @@ class LoopComms(Vendor):
     def _case(self, status: str) -> str:
         return {"upper": status.upper(), "title": status.title()}.get(self.config["status_case"], status)
 
-    def _new(self, fields: dict[str, Any], status: str, *, campaign_id: str | None = None,
-             scheduled_at: float | None = None, cancelled_at: float | None = None,
-             advance_every_s: float | None = None, drain_s: float | None = None,
-             total_recipients: int = DEFAULT_RECIPIENTS, created_by: str = "sandbox-admin") -> dict[str, Any]:
+    def _new(
+        self,
+        fields: dict[str, Any],
+        status: str,
+        *,
+        campaign_id: str | None = None,
+        scheduled_at: float | None = None,
+        cancelled_at: float | None = None,
+        advance_every_s: float | None = None,
+        drain_s: float | None = None,
+        total_recipients: int = DEFAULT_RECIPIENTS,
+        created_by: str = "sandbox-admin",
+    ) -> dict[str, Any]:
         now = self.clock.now()
         self.state["seq"] += 1
         c: dict[str, Any] = {
@@ -161,12 +196,20 @@ class LoopComms(Vendor):
             "template_key": fields.get("template_key") or "sandbox-template",
             "segment_criteria": fields.get("segment_criteria") or {},
             "variables": fields.get("variables") or {},
-            "status": status, "scheduled_at": scheduled_at, "sent_at": None,
+            "status": status,
+            "scheduled_at": scheduled_at,
+            "sent_at": None,
             "cancelled_at": (cancelled_at if cancelled_at is not None else now) if status == "cancelled" else None,
-            "created_by": created_by, "created_at": now, "updated_at": now,
+            "created_by": created_by,
+            "created_at": now,
+            "updated_at": now,
             # sandbox-only
-            "advance_every_s": advance_every_s, "drain_s": drain_s, "total_recipients": total_recipients,
-            "entered_at": now, "seq": self.state["seq"], "sends": [],
+            "advance_every_s": advance_every_s,
+            "drain_s": drain_s,
+            "total_recipients": total_recipients,
+            "entered_at": now,
+            "seq": self.state["seq"],
+            "sends": [],
         }
         self.state["campaigns"][c["id"]] = c
         if status == "sending":
@@ -177,13 +220,23 @@ class LoopComms(Vendor):
             c.update(status="sent", sent_at=now)
         return c
 
-    def _start_send(self, c: dict[str, Any], at: float, duration_s: float | None, created_by: str,
-                    total: int | None = None) -> dict[str, Any]:
+    def _start_send(
+        self, c: dict[str, Any], at: float, duration_s: float | None, created_by: str, total: int | None = None
+    ) -> dict[str, Any]:
         send = {
-            "id": uuid7(), "campaign_id": c["id"], "brand_id": c["brand_id"], "status": "sending",
-            "total_recipients": c["total_recipients"] if total is None else total, "sent": 0, "failed": 0,
-            "started_at": at, "completed_at": None, "created_by": created_by, "created_at": at,
-            "due_at": at + duration_s if duration_s else None, "stop_at": None,
+            "id": uuid7(),
+            "campaign_id": c["id"],
+            "brand_id": c["brand_id"],
+            "status": "sending",
+            "total_recipients": c["total_recipients"] if total is None else total,
+            "sent": 0,
+            "failed": 0,
+            "started_at": at,
+            "completed_at": None,
+            "created_by": created_by,
+            "created_at": at,
+            "due_at": at + duration_s if duration_s else None,
+            "stop_at": None,
         }
         c["sends"].append(send)
         c.update(status="sending", entered_at=at, updated_at=at)
@@ -269,8 +322,11 @@ class LoopComms(Vendor):
 
     def create_campaign(self, req: Request) -> Response:
         body = req.body if isinstance(req.body, dict) else {}
-        missing = [k for k in ("brand_id", "name", "subject", "template_key")
-                   if not isinstance(body.get(k), str) or not body[k].strip()]
+        missing = [
+            k
+            for k in ("brand_id", "name", "subject", "template_key")
+            if not isinstance(body.get(k), str) or not body[k].strip()
+        ]
         if missing:
             raise HTTPError(400, "validation_error", f"Missing required fields: {', '.join(missing)}")
         c = self._new({**body, "channel": body.get("channel") or "email"}, "draft", created_by="api")
@@ -279,8 +335,10 @@ class LoopComms(Vendor):
     def send_campaign(self, req: Request) -> Response:
         c = self._find(req.params["id"])
         recipients = req.body.get("recipients") if isinstance(req.body, dict) else None
-        if not isinstance(recipients, list) or not recipients or not all(
-            isinstance(r, dict) and r.get("person_id") and r.get("recipient") for r in recipients
+        if (
+            not isinstance(recipients, list)
+            or not recipients
+            or not all(isinstance(r, dict) and r.get("person_id") and r.get("recipient") for r in recipients)
         ):
             raise HTTPError(400, "validation_error", "recipients must be a non-empty list of {person_id, recipient}")
         if c["status"] in ("sending", "sent"):
@@ -359,8 +417,9 @@ class LoopComms(Vendor):
             if status not in STATUSES:
                 raise ValueError(f"campaigns[{i}].status must be one of {STATUSES}")
             cid = item.get("id")
-            if cid is not None and (not isinstance(cid, str) or not cid or "/" in cid
-                                    or cid in self.state["campaigns"] or cid in ids):
+            if cid is not None and (
+                not isinstance(cid, str) or not cid or "/" in cid or cid in self.state["campaigns"] or cid in ids
+            ):
                 raise ValueError(f"campaigns[{i}].id must be a new, non-empty string without '/'")
             ids.add(cid)
             total = item.get("total_recipients", DEFAULT_RECIPIENTS)
@@ -375,20 +434,28 @@ class LoopComms(Vendor):
             every = _non_negative_or_none(item.get("advance_every_s"), f"campaigns[{i}].advance_every_s")
             if status == "scheduled" and times["scheduled_at"] is None:
                 times["scheduled_at"] = self.clock.now() + (every or DEFAULT_SCHEDULE_AHEAD_S)
-            prepared.append(dict(
-                fields={"name": f"Sandbox campaign {i + 1}", **item}, status=status, campaign_id=cid,
-                advance_every_s=every,
-                drain_s=_non_negative_or_none(item.get("drain_s"), f"campaigns[{i}].drain_s"),
-                total_recipients=total, **times,
-            ))
+            prepared.append(
+                dict[str, Any](
+                    fields={"name": f"Sandbox campaign {i + 1}", **item},
+                    status=status,
+                    campaign_id=cid,
+                    advance_every_s=every,
+                    drain_s=_non_negative_or_none(item.get("drain_s"), f"campaigns[{i}].drain_s"),
+                    total_recipients=total,
+                    **times,
+                )
+            )
         created = [self._new(p.pop("fields"), p.pop("status"), **p) for p in prepared]
         self.state["fail_cancels_after_applying"] += fail_after
         return {"campaigns": [self._admin_view(c) for c in created]}
 
     def dump_state(self) -> dict[str, Any]:
         rows = sorted((self._settle(c) for c in self.state["campaigns"].values()), key=lambda c: c["seq"])
-        return {"campaigns": [self._admin_view(c) for c in rows], "cancel_calls": self.state["cancel_calls"],
-                "fail_cancels_after_applying": self.state["fail_cancels_after_applying"]}
+        return {
+            "campaigns": [self._admin_view(c) for c in rows],
+            "cancel_calls": self.state["cancel_calls"],
+            "fail_cancels_after_applying": self.state["fail_cancels_after_applying"],
+        }
 
     def advance(self, body: Any) -> dict[str, Any]:
         """``{"id", "status"?}``: the next step now (scheduled -> sending -> sent; a cancelled
@@ -401,9 +468,15 @@ class LoopComms(Vendor):
         self._settle(c)
         now = self.clock.now()
         running = [s for s in c["sends"] if s["completed_at"] is None]
-        target = str(body["status"]).lower() if body.get("status") else {
-            "draft": "scheduled", "scheduled": "sending", "sending": "sent",
-        }.get(c["status"], "drained" if running else None)
+        target = (
+            str(body["status"]).lower()
+            if body.get("status")
+            else {
+                "draft": "scheduled",
+                "scheduled": "sending",
+                "sending": "sent",
+            }.get(c["status"], "drained" if running else None)
+        )
         if target == "drained" or (target == "sent" and c["status"] == "sending"):
             for send in running:
                 self._finish_send(send, now, stopped=send["stop_at"] is not None)

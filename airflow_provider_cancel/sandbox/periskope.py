@@ -1,4 +1,4 @@
-"""Periskope (WhatsApp broadcasts), per vendor-apis.md section 2 and the delete-broadcast docs page.
+"""Periskope (WhatsApp broadcasts), per the vendor's public docs (see docs/vendors and docs/decisions.md) and its delete-broadcast docs page.
 
 Mounted at ``/periskope``; API root ``/periskope/v1`` (real: ``https://api.periskope.app/v1``).
 
@@ -31,8 +31,12 @@ SEED_STATUSES = ("scheduled", "inprogress", "completed", "stopped", "expired")  
 PHONE_RE = re.compile(r"^(?:[0-9]{8,15}|phone-[A-Za-z0-9_-]+)$")
 DEFAULT_SCHEDULE_AHEAD_S = 3600.0
 DEFAULT_SEED_DELAY_S = 30.0  # seeded broadcasts move slowly unless a test asks otherwise
-JOB_DESCRIPTIONS = {"queued": "Waiting to be sent", "sent": "Sent", "cancelled": "Cancelled with the broadcast",
-                    "purged": "Purged from the queue"}
+JOB_DESCRIPTIONS = {
+    "queued": "Waiting to be sent",
+    "sent": "Sent",
+    "cancelled": "Cancelled with the broadcast",
+    "purged": "Purged from the queue",
+}
 CONFLICT_MESSAGE = "Broadcast is already stopped"  # verbatim from the docs page, for every terminal state
 
 
@@ -73,8 +77,16 @@ class Periskope(Vendor):
         r.add("GET", "/queue", self.queue_health)
 
     def init_state(self) -> dict[str, Any]:
-        return {"broadcasts": {}, "deleted": [], "seq": 0, "cancel_calls": [], "purge_calls": [],
-                "status_reads": [], "lose_next_delete_answers": 0, "fail_next_status_reads": 0}
+        return {
+            "broadcasts": {},
+            "deleted": [],
+            "seq": 0,
+            "cancel_calls": [],
+            "purge_calls": [],
+            "status_reads": [],
+            "lose_next_delete_answers": 0,
+            "fail_next_status_reads": 0,
+        }
 
     def validate_config(self, cfg: dict[str, Any]) -> None:
         for key in ("api_key", "phone", "phone_id"):
@@ -135,14 +147,30 @@ class Periskope(Vendor):
 
     # ------------------------------------------------------------- model
 
-    def _new(self, org: str, chat_ids: list[str], message: Any, delay: float, start_at: float | None,
-             scheduled_at: float | None, broadcast_id: str | None = None) -> dict[str, Any]:
+    def _new(
+        self,
+        org: str,
+        chat_ids: list[str],
+        message: Any,
+        delay: float,
+        start_at: float | None,
+        scheduled_at: float | None,
+        broadcast_id: str | None = None,
+    ) -> dict[str, Any]:
         now = self.clock.now()
         self.state["seq"] += 1
         b: dict[str, Any] = {
-            "id": broadcast_id or str(uuid.uuid4()), "org": org, "message": message, "delay": delay,
-            "start_at": start_at, "scheduled_at": scheduled_at, "created_at": now, "final": None,
-            "final_at": None, "visible_final_at": None, "seq": self.state["seq"],
+            "id": broadcast_id or str(uuid.uuid4()),
+            "org": org,
+            "message": message,
+            "delay": delay,
+            "start_at": start_at,
+            "scheduled_at": scheduled_at,
+            "created_at": now,
+            "final": None,
+            "final_at": None,
+            "visible_final_at": None,
+            "seq": self.state["seq"],
             "jobs": [{"queue_id": uuid7(), "chat_id": c, "state": "queued", "at": None} for c in chat_ids],
         }
         self.state["broadcasts"][b["id"]] = b
@@ -199,26 +227,39 @@ class Periskope(Vendor):
         total = len(b["jobs"])
         delivered, read = count["sent"], count["sent"] // 2  # [sandbox] half of the delivered are read
         return {
-            "broadcast_id": b["id"], "org_id": b["org"],
+            "broadcast_id": b["id"],
+            "org_id": b["org"],
             "message_payload": {"message": b["message"]},
-            "created_at": iso(b["created_at"]), "total_chats": total, "sent_chats": count["sent"],
-            "failed_chats": 0, "pending_chats": count["queued"],
-            "total_delivered_count": delivered, "total_read_count": read,
-            "performed_by": "api@sandbox.periskope.app", "performed_at": iso(b["created_at"]),
-            "scheduled_at": iso(b["scheduled_at"]), "broadcast_status": self._cased(self._visible_status(b)),
+            "created_at": iso(b["created_at"]),
+            "total_chats": total,
+            "sent_chats": count["sent"],
+            "failed_chats": 0,
+            "pending_chats": count["queued"],
+            "total_delivered_count": delivered,
+            "total_read_count": read,
+            "performed_by": "api@sandbox.periskope.app",
+            "performed_at": iso(b["created_at"]),
+            "scheduled_at": iso(b["scheduled_at"]),
+            "broadcast_status": self._cased(self._visible_status(b)),
             "total_member_count": total,
             "delivered_percentage": round(100 * delivered / total, 2) if total else 0,
             "read_percentage": round(100 * read / total, 2) if total else 0,
-            "logs": [{"chat_id": j["chat_id"], "queue_id": j["queue_id"], "status": j["state"],
-                      "timestamp": iso(j["at"])} for j in b["jobs"] if j["state"] != "queued"],
+            "logs": [
+                {"chat_id": j["chat_id"], "queue_id": j["queue_id"], "status": j["state"], "timestamp": iso(j["at"])}
+                for j in b["jobs"]
+                if j["state"] != "queued"
+            ],
         }
 
     def _render_job(self, b: dict[str, Any], j: dict[str, Any]) -> dict[str, Any]:
         iso = self.clock.iso
         return {
-            "queue_id": j["queue_id"], "unique_id": f"{b['id']}:{j['chat_id']}",
+            "queue_id": j["queue_id"],
+            "unique_id": f"{b['id']}:{j['chat_id']}",
             "message_id": f"true_{j['chat_id']}_{j['queue_id'][-12:]}" if j["state"] == "sent" else None,
-            "chat_id": j["chat_id"], "performed_by": "api@sandbox.periskope.app", "status": j["state"],
+            "chat_id": j["chat_id"],
+            "performed_by": "api@sandbox.periskope.app",
+            "status": j["state"],
             "status_description": JOB_DESCRIPTIONS[j["state"]],
             "message": {"message": b["message"]},
             "timeline": {"queued_at": iso(b["created_at"]), "sent_at": iso(j["at"]) if j["state"] == "sent" else None},
@@ -253,15 +294,19 @@ class Periskope(Vendor):
         if fields:
             return self._invalid(fields)
         start = scheduled_at if scheduled_at is not None else self.clock.now()
-        b = self._new(req.org or "", chat_ids, body["message"], float(delay), start, scheduled_at)
+        b = self._new(req.org or "", list(chat_ids or []), body["message"], float(delay), start, scheduled_at)
         return self._ok({"broadcast_id": b["id"]})
 
     def delete_broadcast(self, req: Request) -> Response:
         if (bad := self._check_phone(req)) is not None:
             return bad
         broadcast_id = req.params["id"]
-        call: dict[str, Any] = {"broadcast_id": broadcast_id, "at": self.clock.iso(self.clock.now()),
-                                "x_phone": req.header("x-phone"), "previous_status": None}
+        call: dict[str, Any] = {
+            "broadcast_id": broadcast_id,
+            "at": self.clock.iso(self.clock.now()),
+            "x_phone": req.header("x-phone"),
+            "previous_status": None,
+        }
         self.state["cancel_calls"].append(call)
         try:
             b = self._find(req, broadcast_id)
@@ -273,8 +318,9 @@ class Periskope(Vendor):
         now = self.clock.now()
         if status is None:
             del self.state["broadcasts"][b["id"]]
-            self.state["deleted"].append({"id": b["id"], "org": b["org"], "deleted_at": self.clock.iso(now),
-                                          "total_chats": len(b["jobs"])})
+            self.state["deleted"].append(
+                {"id": b["id"], "org": b["org"], "deleted_at": self.clock.iso(now), "total_chats": len(b["jobs"])}
+            )
             result = "deleted"
         elif status == "inprogress":
             for job in b["jobs"]:
@@ -298,9 +344,14 @@ class Periskope(Vendor):
         broadcast_id = (req.query.get("broadcast_id") or "").strip()
         if not broadcast_id:
             return self._invalid({"broadcast_id": "required"})
-        self.state["status_reads"].append({"broadcast_id": broadcast_id, "at": self.clock.iso(self.clock.now()),
-                                           "x_phone": req.header("x-phone"),
-                                           "user_agent": req.header("user-agent")})
+        self.state["status_reads"].append(
+            {
+                "broadcast_id": broadcast_id,
+                "at": self.clock.iso(self.clock.now()),
+                "x_phone": req.header("x-phone"),
+                "user_agent": req.header("user-agent"),
+            }
+        )
         if self.state["fail_next_status_reads"] > 0:  # [sandbox] the status service is briefly down
             self.state["fail_next_status_reads"] -= 1
             self.state["status_reads"][-1]["status_code"] = 503
@@ -346,9 +397,16 @@ class Periskope(Vendor):
                     purged.append(job["queue_id"])
             self._settle(b)
         touched = sorted({b["id"] for b in broadcasts if any(j["queue_id"] in purged for j in b["jobs"])})
-        self.state["purge_calls"].append({"at": self.clock.iso(now), "mode": mode, "body": body,
-                                          "x_phone": req.header("x-phone"), "purged": len(purged),
-                                          "broadcast_ids": touched})
+        self.state["purge_calls"].append(
+            {
+                "at": self.clock.iso(now),
+                "mode": mode,
+                "body": body,
+                "x_phone": req.header("x-phone"),
+                "purged": len(purged),
+                "broadcast_ids": touched,
+            }
+        )
         return self._ok({"purged": len(purged), "mode": mode, "queue_ids": purged})
 
     def queue_health(self, req: Request) -> Response:
@@ -356,13 +414,15 @@ class Periskope(Vendor):
             return bad
         rows = [self._settle(b) for b in self._org_broadcasts(req)]
         jobs = [j for b in rows for j in b["jobs"]]
-        return self._ok({
-            "active": sum(1 for b in rows if self._status(b) == "inprogress"),
-            "completed": sum(1 for j in jobs if j["state"] == "sent"),
-            "failed": 0,
-            "is_running": True,
-            "pending": sum(1 for j in jobs if j["state"] == "queued"),
-        })
+        return self._ok(
+            {
+                "active": sum(1 for b in rows if self._status(b) == "inprogress"),
+                "completed": sum(1 for j in jobs if j["state"] == "sent"),
+                "failed": 0,
+                "is_running": True,
+                "pending": sum(1 for j in jobs if j["state"] == "queued"),
+            }
+        )
 
     def _org_broadcasts(self, req: Request) -> list[dict[str, Any]]:
         return sorted((b for b in self.state["broadcasts"].values() if b["org"] == req.org), key=lambda b: b["seq"])
@@ -379,13 +439,19 @@ class Periskope(Vendor):
         moving = queued and b["start_at"] is not None and b["final"] is None
         next_send = b["start_at"] + queued[0] * b["delay"] if moving else None
         return {
-            "id": b["id"], "org": "own" if b["org"] == self._own_org() else b["org"],
-            "status": self._status(b), "visible_status": self._visible_status(b),
+            "id": b["id"],
+            "org": "own" if b["org"] == self._own_org() else b["org"],
+            "status": self._status(b),
+            "visible_status": self._visible_status(b),
             "total_chats": len(states),
             **{f"{s}_chats": states.count(s) for s in ("sent", "queued", "cancelled", "purged")},
-            "queue_ids": [j["queue_id"] for j in b["jobs"]], "delay": b["delay"],
-            "start_at": iso(b["start_at"]), "scheduled_at": iso(b["scheduled_at"]), "final_at": iso(b["final_at"]),
-            "visible_final_at": iso(b["visible_final_at"]), "next_send_at": iso(next_send),
+            "queue_ids": [j["queue_id"] for j in b["jobs"]],
+            "delay": b["delay"],
+            "start_at": iso(b["start_at"]),
+            "scheduled_at": iso(b["scheduled_at"]),
+            "final_at": iso(b["final_at"]),
+            "visible_final_at": iso(b["visible_final_at"]),
+            "next_send_at": iso(next_send),
         }
 
     def seed(self, body: Any) -> dict[str, Any]:
@@ -394,8 +460,9 @@ class Periskope(Vendor):
         means not started. ``lose_next_delete_answers``: the next n DELETEs act, then answer 504.
         ``fail_next_status_reads``: the next n ``GET /queue/broadcast`` answer 503."""
         if not isinstance(body, dict) or not isinstance(body.get("broadcasts", []), list):
-            raise ValueError('body must be {"broadcasts": [...], "lose_next_delete_answers"?: n, '
-                             '"fail_next_status_reads"?: n}')
+            raise ValueError(
+                'body must be {"broadcasts": [...], "lose_next_delete_answers"?: n, "fail_next_status_reads"?: n}'
+            )
         counters = {}
         for name in ("lose_next_delete_answers", "fail_next_status_reads"):
             value = body.get(name, 0)
@@ -420,8 +487,9 @@ class Periskope(Vendor):
                 raise ValueError(f"broadcasts[{i}].sent_chats must be an integer in [{low}, {high}] for {status}")
             delay = _positive_number(item.get("delay", DEFAULT_SEED_DELAY_S), f"broadcasts[{i}].delay")
             bid = item.get("id")
-            if bid is not None and (not isinstance(bid, str) or not bid or "/" in bid
-                                    or bid in self.state["broadcasts"] or bid in ids):
+            if bid is not None and (
+                not isinstance(bid, str) or not bid or "/" in bid or bid in self.state["broadcasts"] or bid in ids
+            ):
                 raise ValueError(f"broadcasts[{i}].id must be a new, non-empty string without '/'")
             ids.add(bid)
             sched = item.get("scheduled_at")
@@ -477,8 +545,9 @@ class Periskope(Vendor):
         current = self._status(b)
         target = body.get("status") or {None: "inprogress", "inprogress": "completed"}.get(current)
         if current in TERMINAL or target not in ("inprogress", *TERMINAL):
-            raise ValueError(f"broadcast is {current!r}: it can move to inprogress/completed/stopped/expired only "
-                             "while not finished")
+            raise ValueError(
+                f"broadcast is {current!r}: it can move to inprogress/completed/stopped/expired only while not finished"
+            )
         now = self.clock.now()
         if target == "inprogress":
             if current is None:

@@ -6,6 +6,7 @@ the raw socket without writing a response, which ASGI servers do not allow.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import socket
@@ -25,7 +26,7 @@ from airflow_provider_cancel.sandbox.core import DropConnection
 def require_loopback(host: str) -> None:
     """Refuse to bind anything but a loopback address: the sandbox has no real security."""
     try:
-        addrs = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        addrs = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
     except socket.gaierror as e:
         raise ValueError(f"cannot resolve host {host!r}: {e}") from None
     if not addrs or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addrs):
@@ -52,10 +53,8 @@ class _Handler(BaseHTTPRequestHandler):
         except DropConnection:
             # Close with no bytes written: the client sees a disconnect, not an HTTP error.
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         data = b"" if resp.body is None else json.dumps(resp.body).encode()
         self.send_response(resp.status)
@@ -69,7 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
@@ -83,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if not self.server.quiet:
             sys.stderr.write(f"sandbox {self.address_string()} {format % args}\n")
 
@@ -125,10 +124,8 @@ class _HTTPServer(ThreadingHTTPServer):
         with self._conns_lock:
             conns = list(self._conns)
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class SandboxServer:
@@ -138,8 +135,9 @@ class SandboxServer:
     ...     requests.get(sb.vendor_url("arsel") + "/email/campaigns", headers=...)
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, app: SandboxApp | None = None,
-                 quiet: bool = True) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, app: SandboxApp | None = None, quiet: bool = True
+    ) -> None:
         require_loopback(host)
         self.host, self.port, self.quiet = host, port, quiet
         self.app = app or build_app()
@@ -152,8 +150,9 @@ class SandboxServer:
             return self
         self._httpd = _HTTPServer((self.host, self.port), self.app, self.quiet)
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"sandbox-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name=f"sandbox-{self.port}", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while True:
@@ -195,8 +194,12 @@ class SandboxServer:
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         """Call the admin API over HTTP (``path`` after ``/_admin``); returns parsed JSON."""
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"{self.url}/_admin/{path.lstrip('/')}", data=data, method=method.upper(),
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{self.url}/_admin/{path.lstrip('/')}",
+            data=data,
+            method=method.upper(),
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
                 return json.loads(r.read() or b"null")

@@ -1,4 +1,4 @@
-"""SuprSend workflow and broadcast runs, per vendor-apis.md section 1 and the cancel docs pages.
+"""SuprSend workflow and broadcast runs, per the vendor's public docs (see docs/vendors and docs/decisions.md) and its cancel docs pages.
 
 Mounted at ``/suprsend`` (real: ``https://hub.suprsend.com``). Serves:
 
@@ -193,8 +193,14 @@ class SuprSend(Vendor):
 
     def cancel(self, req: Request, run_type: str) -> Response:
         now = self.clock.now()
-        call: dict[str, Any] = {"run_type": run_type, "at": self.clock.iso(now), "body": req.body,
-                                "matched": [], "cancelled": [], "status_code": None}
+        call: dict[str, Any] = {
+            "run_type": run_type,
+            "at": self.clock.iso(now),
+            "body": req.body,
+            "matched": [],
+            "cancelled": [],
+            "status_code": None,
+        }
         self.state["cancel_calls"].append(call)
         try:
             filters = self._filters(req.body, run_type)
@@ -221,14 +227,22 @@ class SuprSend(Vendor):
             "updated_at": iso(m["created_at"] + DELIVERED_AFTER_S if delivered else m["created_at"]),
             "triggered_at": iso(m["created_at"]),
             "delivered_at": iso(m["created_at"] + DELIVERED_AFTER_S) if delivered else None,
-            "seen_at": None, "clicked_at": None, "dismissed_at": None, "read_at": None, "unread_at": None,
-            "archived_at": None, "unarchived_at": None, "is_read": False, "is_archived": False,
+            "seen_at": None,
+            "clicked_at": None,
+            "dismissed_at": None,
+            "read_at": None,
+            "unread_at": None,
+            "archived_at": None,
+            "unarchived_at": None,
+            "is_read": False,
+            "is_archived": False,
             "status": "delivered" if delivered else "triggered",
             "channel": m["channel"],
             "idempotency_key": m["idempotency_key"],
             "failure_reason": None,
             "recipient": {"$type": "user", "distinct_id": m["recipient"], "object_type": None, "id": None},
-            "parent_entity_id": None, "parent_entity_type": None,
+            "parent_entity_id": None,
+            "parent_entity_type": None,
             "vendor": {"name": "sandbox", "nickname": "Sandbox"},
             "execution_id": m["execution_id"],
             "parent_execution_id": None,
@@ -267,8 +281,14 @@ class SuprSend(Vendor):
             raise _bad_request(f"channel must be one of {', '.join(CHANNELS)}")
         self._runs()  # emit whatever is due before reading the log
         rows = sorted(self.state["messages"], key=lambda m: (m["created_at"], m["seq"]), reverse=True)
-        exact = {"execution_id": "execution_id", "idempotency_key": "idempotency_key", "tenant_id": "tenant_id",
-                 "workflow_slug": "workflow_slug", "message_id": "message_id", "channel": "channel"}
+        exact = {
+            "execution_id": "execution_id",
+            "idempotency_key": "idempotency_key",
+            "tenant_id": "tenant_id",
+            "workflow_slug": "workflow_slug",
+            "message_id": "message_id",
+            "channel": "channel",
+        }
         for param, field_name in exact.items():
             if q.get(param):
                 rows = [m for m in rows if m[field_name] == q[param]]
@@ -286,7 +306,7 @@ class SuprSend(Vendor):
             if index is None:
                 raise _bad_request("invalid cursor")
             if after:
-                page, has_prev = rows[index + 1:index + 1 + limit], True
+                page, has_prev = rows[index + 1 : index + 1 + limit], True
                 has_next = len(rows) > index + 1 + limit
             else:
                 start = max(0, index - limit)
@@ -294,7 +314,10 @@ class SuprSend(Vendor):
         else:
             page, has_prev, has_next = rows[:limit], False, len(rows) > limit
         meta = {
-            "count": total, "limit": limit, "has_prev": has_prev, "has_next": has_next,
+            "count": total,
+            "limit": limit,
+            "has_prev": has_prev,
+            "has_next": has_next,
             "before": page[0]["message_id"] if has_prev and page else None,
             "after": page[-1]["message_id"] if has_next and page else None,
         }
@@ -345,11 +368,19 @@ class SuprSend(Vendor):
             raise ValueError(f"{where}.channel must be one of {CHANNELS}")
         now = self.clock.now()
         run: dict[str, Any] = {
-            "execution_id": execution_id, "run_type": run_type, "status": status, "final_status": final_status,
-            "idempotency_key": item.get("idempotency_key"), "tenant_id": item.get("tenant_id"),
-            "channel": channel, "category": item.get("category", "transactional"),
-            "started_at": now - ago, "message_every_s": None if every is None else float(every),
-            "emitted": 0, "last_message_at": None, "emit_until": None,
+            "execution_id": execution_id,
+            "run_type": run_type,
+            "status": status,
+            "final_status": final_status,
+            "idempotency_key": item.get("idempotency_key"),
+            "tenant_id": item.get("tenant_id"),
+            "channel": channel,
+            "category": item.get("category", "transactional"),
+            "started_at": now - ago,
+            "message_every_s": None if every is None else float(every),
+            "emitted": 0,
+            "last_message_at": None,
+            "emit_until": None,
             "cancelled_at": now if status == "cancelled" else None,
             "completed_at": now if status in FINAL_STATUSES else None,
         }
@@ -357,8 +388,11 @@ class SuprSend(Vendor):
             contact_info = item.get("contact_info", [])
             if not isinstance(contact_info, list) or not all(isinstance(c, str) for c in contact_info):
                 raise ValueError(f"{where}.contact_info must be a list of strings")
-            run.update(workflow_slug=item.get("workflow_slug", "sandbox-workflow"),
-                       recipient=item.get("recipient") or f"user_{i + 1}", contact_info=contact_info)
+            run.update(
+                workflow_slug=item.get("workflow_slug", "sandbox-workflow"),
+                recipient=item.get("recipient") or f"user_{i + 1}",
+                contact_info=contact_info,
+            )
             default_total = 3
         else:
             recipients = item.get("recipients", ["user_1", "user_2", "user_3"])

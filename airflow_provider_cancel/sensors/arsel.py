@@ -9,7 +9,7 @@ from airflow_provider_cancel.sensors.base import BaseCampaignStatusSensor
 from airflow_provider_cancel.vendors.arsel import ArselCampaign
 
 
-class ArselCampaignStatusSensor(BaseCampaignStatusSensor):
+class ArselCampaignStatusSensor(BaseCampaignStatusSensor[ArselHook]):
     """
     Wait until an Arsel campaign is cancelled (or, with ``target_state="terminal"``, finished).
 

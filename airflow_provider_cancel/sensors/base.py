@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import Any, Generic, TypeVar
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue
 
@@ -19,9 +19,12 @@ from airflow_provider_cancel.utils.deferral import (
     defer_until,
     status_from_event,
 )
+from airflow_provider_cancel.utils.templating import is_blank
+
+HookT = TypeVar("HookT", bound=CampaignVendorHook)
 
 
-class BaseCampaignStatusSensor(BaseSensorOperator):
+class BaseCampaignStatusSensor(BaseSensorOperator, Generic[HookT]):
     """
     Wait until a campaign reaches ``target_state``, in poke/reschedule mode or deferred.
 
@@ -41,7 +44,7 @@ class BaseCampaignStatusSensor(BaseSensorOperator):
     :param retry_limit: HTTP attempts per status request, on the worker and in the trigger.
     """
 
-    hook_class: ClassVar[type[CampaignVendorHook]]
+    hook_class: type[HookT]
 
     def __init__(
         self,
@@ -58,7 +61,7 @@ class BaseCampaignStatusSensor(BaseSensorOperator):
         self._unknown_logged: set[str | None] = set()
 
     @property
-    def vendor_hook_class(self) -> type[CampaignVendorHook]:
+    def vendor_hook_class(self) -> type[HookT]:
         return self.hook_class
 
     def conn_id_field(self) -> str:
@@ -67,10 +70,11 @@ class BaseCampaignStatusSensor(BaseSensorOperator):
 
     @property
     def resolved_conn_id(self) -> str:
-        return getattr(self, self.conn_id_field(), None) or self.vendor_hook_class.default_conn_name
+        conn_id = getattr(self, self.conn_id_field(), None)
+        return self.vendor_hook_class.default_conn_name if is_blank(conn_id) else str(conn_id).strip()
 
     @cached_property
-    def hook(self) -> CampaignVendorHook:
+    def hook(self) -> HookT:
         return self.vendor_hook_class(self.resolved_conn_id, retry_limit=self.retry_limit)
 
     def status_target(self) -> dict[str, Any]:
@@ -107,6 +111,7 @@ class BaseCampaignStatusSensor(BaseSensorOperator):
                 timeout=self.timeout,
                 retry_limit=self.retry_limit,
             )
+        return None
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         with task_failure_policy(self.vendor_hook_class.non_retryable_codes):
@@ -115,7 +120,7 @@ class BaseCampaignStatusSensor(BaseSensorOperator):
         return status.to_dict()
 
 
-class CampaignStatusSensor(BaseCampaignStatusSensor):
+class CampaignStatusSensor(BaseCampaignStatusSensor[CampaignVendorHook]):
     """
     Wait until a campaign at any registered vendor is cancelled (or terminal), given its status target.
 
@@ -132,9 +137,7 @@ class CampaignStatusSensor(BaseCampaignStatusSensor):
 
     template_fields = ("target", "conn_id")
 
-    def __init__(
-        self, *, vendor: str, target: dict[str, Any] | str, conn_id: str | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, *, vendor: str, target: dict[str, Any] | str, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.vendor = vendor
         self.target = target
@@ -144,7 +147,10 @@ class CampaignStatusSensor(BaseCampaignStatusSensor):
     def vendor_hook_class(self) -> type[CampaignVendorHook]:
         from airflow_provider_cancel.vendors import import_path, vendor
 
-        return import_path(vendor(self.vendor).hook)
+        hook_class = import_path(vendor(self.vendor).hook)
+        if not (isinstance(hook_class, type) and issubclass(hook_class, CampaignVendorHook)):
+            raise TypeError(f"{vendor(self.vendor).hook} is not a CampaignVendorHook")
+        return hook_class
 
     def conn_id_field(self) -> str:
         return "conn_id"

@@ -9,7 +9,7 @@ from airflow_provider_cancel.sensors.base import BaseCampaignStatusSensor
 from airflow_provider_cancel.vendors.loop_comms import status_target
 
 
-class LoopCommsCampaignStatusSensor(BaseCampaignStatusSensor):
+class LoopCommsCampaignStatusSensor(BaseCampaignStatusSensor[LoopCommsHook]):
     """
     Wait until a Loop Health comms campaign is cancelled (or, with ``target_state="terminal"``, finished).
 

@@ -9,7 +9,7 @@ from airflow_provider_cancel.sensors.base import BaseCampaignStatusSensor
 from airflow_provider_cancel.vendors.periskope import PeriskopeBroadcast, deleted_cancel_status
 
 
-class PeriskopeBroadcastStatusSensor(BaseCampaignStatusSensor):
+class PeriskopeBroadcastStatusSensor(BaseCampaignStatusSensor[PeriskopeHook]):
     """
     Wait until a Periskope broadcast is cancelled (or, with ``target_state="terminal"``, finished).
 

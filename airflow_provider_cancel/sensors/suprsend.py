@@ -22,7 +22,7 @@ def parse_execution_ids(value: Any) -> list[str]:
         raise InvalidTarget(f"execution_ids {exc}.", field="execution_ids") from None
 
 
-class SuprSendExecutionStatusSensor(BaseCampaignStatusSensor):
+class SuprSendExecutionStatusSensor(BaseCampaignStatusSensor[SuprSendHook]):
     """
     Wait until SuprSend workflow/broadcast executions have settled: no message created for them
     during a whole ``settle_seconds`` window.

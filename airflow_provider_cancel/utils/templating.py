@@ -91,9 +91,7 @@ def parse_list(value: Any, *, split_commas: bool = False) -> list[Any] | None:
             parts = [p.strip() for p in text.split(",")]
             bad = [p for p in parts if p and not BARE_ID.match(p)]
             if bad:
-                raise ValueError(
-                    f"{text[:100]!r} is neither a list nor comma-separated ids ({bad[0]!r} is not an id)"
-                )
+                raise ValueError(f"{text[:100]!r} is neither a list nor comma-separated ids ({bad[0]!r} is not an id)")
             value = [p for p in parts if p]
         else:
             value = [text]

@@ -84,7 +84,11 @@ class VendorSpec:
 
     def modules(self, layer: str) -> list[str]:
         """The modules of ``layer`` (``hooks``, ``operators``, ``sensors``) that hold this vendor's classes."""
-        paths = {"hooks": [self.hook], "operators": list(self.operators), "sensors": [self.sensor] if self.sensor else []}
+        paths = {
+            "hooks": [self.hook],
+            "operators": list(self.operators),
+            "sensors": [self.sensor] if self.sensor else [],
+        }
         return sorted({p.rpartition(".")[0] for p in paths[layer]})
 
     def connection_type(self) -> dict[str, Any]:

@@ -213,10 +213,18 @@ def classify_history(
         return status(CampaignState.ACTIVE, running[-1].get("status"), f"{len(running)} send(s) running ({progress})")
     if not sends:
         if map_raw_status(refusal_hint, CAMPAIGN_STATES) is CampaignState.CANCELLED:
-            return status(CampaignState.CANCELLED, None, "no sends in history, and the cancel was refused with "
-                          "wording saying it was already cancelled (a hint: nothing was ever sent)")
-        return status(CampaignState.UNKNOWN, cancel_status, "no sends in history: draft, scheduled or cancelled "
-                      "before sending cannot be told apart without the cancel response")
+            return status(
+                CampaignState.CANCELLED,
+                None,
+                "no sends in history, and the cancel was refused with "
+                "wording saying it was already cancelled (a hint: nothing was ever sent)",
+            )
+        return status(
+            CampaignState.UNKNOWN,
+            cancel_status,
+            "no sends in history: draft, scheduled or cancelled "
+            "before sending cannot be told apart without the cancel response",
+        )
     ends = [map_raw_status(w, SEND_STATES) for w in words]
     for end in (CampaignState.CANCELLED, CampaignState.COMPLETED, CampaignState.FAILED):
         if end in ends:

@@ -10,7 +10,7 @@ from typing import Any
 from airflow_provider_cancel.exceptions import InvalidTarget
 from airflow_provider_cancel.status import CampaignState, CancelResult
 from airflow_provider_cancel.targets import FieldErrors, Target, require_id
-from airflow_provider_cancel.utils.templating import BARE_ID, is_blank, parse_list
+from airflow_provider_cancel.utils.templating import BARE_ID, parse_list
 from airflow_provider_cancel.vendors import VendorSpec
 
 # The org phone as Periskope wants it in x-phone: country code + number, digits only, or a phone-... id.
@@ -103,7 +103,9 @@ class PeriskopeBroadcast(Target):
 
     @classmethod
     def parse_fields(cls, raw: Mapping[str, Any], errors: FieldErrors) -> dict[str, Any]:
-        return {"broadcast_id": errors.check("broadcast_id", lambda: require_id("broadcast_id", raw.get("broadcast_id")))}
+        return {
+            "broadcast_id": errors.check("broadcast_id", lambda: require_id("broadcast_id", raw.get("broadcast_id")))
+        }
 
     def status_target(self, result: CancelResult | None = None) -> dict[str, Any]:
         # The trigger must know a 404 follows our own delete: it cannot see the result otherwise.
@@ -129,9 +131,13 @@ def purge_request(
     selectors = (("broadcast_id", broadcast_id), ("queue_ids", queue_ids))
     given = [name for name, value in selectors if value not in (None, "")]
     if not isinstance(purge_all, bool):
-        raise InvalidTarget(f"purge_all must be True or False (got {purge_all!r}); nothing was purged.", field="purge_all")
+        raise InvalidTarget(
+            f"purge_all must be True or False (got {purge_all!r}); nothing was purged.", field="purge_all"
+        )
     if purge_all and given:
-        raise InvalidTarget(f"purge_all=True purges every queued job; do not combine it with {given[0]}.", field="purge_all")
+        raise InvalidTarget(
+            f"purge_all=True purges every queued job; do not combine it with {given[0]}.", field="purge_all"
+        )
     if len(given) > 1:
         raise InvalidTarget("Give broadcast_id or queue_ids, not both; nothing was purged.", field="queue_ids")
     if purge_all:
@@ -145,8 +151,9 @@ def purge_request(
     if given == ["broadcast_id"]:
         return {"broadcast_id": require_id("broadcast_id", broadcast_id)}, "broadcast"
     if not isinstance(queue_ids, (list, tuple)) or not queue_ids:
-        raise InvalidTarget(f"queue_ids must be a non-empty list of ids (got {queue_ids!r}); nothing was purged.",
-                            field="queue_ids")
+        raise InvalidTarget(
+            f"queue_ids must be a non-empty list of ids (got {queue_ids!r}); nothing was purged.", field="queue_ids"
+        )
     return {"queue_ids": [_queue_id(q) for q in queue_ids]}, "queue_ids"
 
 
@@ -167,8 +174,9 @@ def parse_queue_ids(text: str) -> list[Any] | None:
 def _queue_id(value: Any) -> str:
     """One queue id from a list: a non-empty string (or int) that is a bare id."""
     if isinstance(value, (list, tuple, dict)):
-        raise InvalidTarget(f"queue_ids must be a flat list of ids (got an item {value!r}); nothing was purged.",
-                            field="queue_ids")
+        raise InvalidTarget(
+            f"queue_ids must be a flat list of ids (got an item {value!r}); nothing was purged.", field="queue_ids"
+        )
     text = require_id("queue_ids[]", value)
     if not BARE_ID.match(text):
         raise InvalidTarget(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 from airflow_provider_cancel.exceptions import InvalidTarget
@@ -109,7 +110,7 @@ def build_cancel_filters(run_type: str, **filters: Any) -> CancelFilters:
     errors = FieldErrors()
     body: dict[str, Any] = {}
     for name in allowed:
-        value = errors.check(name, lambda name=name: _filter_value(name, filters.get(name)))
+        value = errors.check(name, partial(_filter_value, name, filters.get(name)))
         if value is not None:
             body[name] = value
     errors.raise_if_any()
@@ -152,7 +153,17 @@ def settle_seconds(value: Any) -> float:
 
 # ---------------------------------------------------------------------------- target models
 @dataclass(frozen=True)
-class _SuprSendRuns(Target):
+class SuprSendRuns(Target):
+    """
+    What SuprSend's workflow and broadcast run targets share (see their docstrings).
+
+    :param execution_id: One execution id.
+    :param idempotency_key: The idempotency key the run was triggered with.
+    :param tenant_id: Narrows the other filters.
+    :param allow_broad_match: Opt in to a cancel without ``execution_id`` or ``idempotency_key``.
+    :param settle_seconds: Quiet time after which a cancelled execution counts as settled.
+    """
+
     vendor = "suprsend"
     run_type: ClassVar[str]
     execution_id: str | None = None
@@ -173,7 +184,7 @@ class _SuprSendRuns(Target):
             return {}
         if allow is not None:
             errors.check("allow_broad_match", lambda: require_broad_opt_in(filters, allow))
-        values = {n: filters.body.get(n) for n in names}
+        values: dict[str, Any] = {n: filters.body.get(n) for n in names}
         if values.get("recipients") is not None:
             values["recipients"] = tuple(values["recipients"])
         return {**values, "allow_broad_match": bool(allow), "settle_seconds": seconds}
@@ -196,7 +207,7 @@ def _listed(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class SuprSendWorkflowRuns(_SuprSendRuns):
+class SuprSendWorkflowRuns(SuprSendRuns):
     """
     SuprSend workflow runs to cancel, by filters SuprSend ANDs together.
 
@@ -217,7 +228,7 @@ class SuprSendWorkflowRuns(_SuprSendRuns):
 
 
 @dataclass(frozen=True)
-class SuprSendBroadcastRuns(_SuprSendRuns):
+class SuprSendBroadcastRuns(SuprSendRuns):
     """
     SuprSend broadcast runs to cancel, by filters SuprSend ANDs together.
 
@@ -270,7 +281,7 @@ def settle_args(since: Any, seconds: Any) -> tuple[dt.datetime, float]:
 
 def floor_second(moment: dt.datetime) -> str:
     """The ``created_at_gte`` value: SuprSend compares whole seconds, so round down to stay inclusive."""
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def settle_status(
@@ -286,11 +297,12 @@ def settle_status(
     A message without a readable ``created_at`` (or ``triggered_at``/``updated_at``) counts as
     created now: we never call an execution settled on a guess.
     """
+    meta: dict[str, Any] = {}
     if isinstance(body, dict):
         results = body.get("results")
-        meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+        meta = body["meta"] if isinstance(body.get("meta"), dict) else {}
     else:  # tolerate a bare list
-        results, meta = body, {}
+        results = body
     messages = [m for m in results if isinstance(m, dict)] if isinstance(results, list) else []
     floor = since.replace(microsecond=0)
     created = [

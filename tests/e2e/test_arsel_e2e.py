@@ -58,7 +58,11 @@ def test_cancel_then_wait_defers_until_the_sandbox_reports_cancelled(sandbox, ru
     assert result.state == "success", result.tail()
     assert "DEFERRED" in result.output.upper()
     assert by_id(sandbox)[campaign["id"]]["status"] == "cancelled"
-    polls = [r for r in sandbox.admin("GET", "/requests?vendor=arsel")["requests"] if r["method"] == "GET" and r["status"] == 200]
+    polls = [
+        r
+        for r in sandbox.admin("GET", "/requests?vendor=arsel")["requests"]
+        if r["method"] == "GET" and r["status"] == 200
+    ]
     assert len(polls) >= 2  # the trigger polled until "cancelled"
     xcom = result.xcom("cancel_campaign")
     assert xcom["outcome"] == "cancelled" and xcom["final_status"]["raw_status"] == "cancelled"

@@ -26,7 +26,9 @@ def arsel(sandbox, set_conn):
 
 
 def seed(sandbox, **campaign):
-    return sandbox.admin("POST", "/arsel/seed", {"campaigns": [{"channel": "email", "name": "x", **campaign}]})["campaigns"][0]
+    return sandbox.admin("POST", "/arsel/seed", {"campaigns": [{"channel": "email", "name": "x", **campaign}]})[
+        "campaigns"
+    ][0]
 
 
 def cancel_calls(sandbox):

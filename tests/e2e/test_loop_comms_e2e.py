@@ -81,7 +81,7 @@ def test_kill_switch_defers_until_the_draining_send_finishes_and_cancels_only_th
 
 
 def test_batch_already_cancelled_sent_unknown_and_a_500_after_the_cancel(sandbox, run_dag):
-    long_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)).isoformat()
+    long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).isoformat()
     seed(
         sandbox,
         {"id": "old-cancelled", "status": "cancelled", "cancelled_at": long_ago},
@@ -95,8 +95,10 @@ def test_batch_already_cancelled_sent_unknown_and_a_500_after_the_cancel(sandbox
     assert mapped_states(result) == {0: "success", 1: "failed", 2: "success", 3: "failed"}, result.tail()
 
     # Sent before the cancel: a clear failure, and the campaign is left as it was.
-    assert ("Loop comms campaign already-sent had already been sent; nothing was cancelled "
-            "(HTTP 409: Campaign already sent)") in result.output
+    assert (
+        "Loop comms campaign already-sent had already been sent; nothing was cancelled "
+        "(HTTP 409: Campaign already sent)"
+    ) in result.output
     assert "HTTP 404 [not_found]: Campaign not found" in result.output
     campaigns = by_id(sandbox)
     assert campaigns["already-sent"]["status"] == "sent" and campaigns["already-sent"]["cancelled_at"] is None
@@ -106,18 +108,23 @@ def test_batch_already_cancelled_sent_unknown_and_a_500_after_the_cancel(sandbox
     calls = [(c["campaign_id"], c["result"]) for c in state(sandbox)["cancel_calls"]]
     # The 500 came after the cancel had applied; the hook's retry saw it cancelled. Failures were
     # not retried (a task retry cannot change "sent" or "not found").
-    assert sorted(calls) == sorted([
-        ("old-cancelled", "unchanged_cancelled"),
-        ("already-sent", "refused_sent"),
-        ("scheduled-promo", "cancelled_then_500"),
-        ("scheduled-promo", "unchanged_cancelled"),
-        ("no-such-campaign", "not_found"),
-    ])
+    assert sorted(calls) == sorted(
+        [
+            ("old-cancelled", "unchanged_cancelled"),
+            ("already-sent", "refused_sent"),
+            ("scheduled-promo", "cancelled_then_500"),
+            ("scheduled-promo", "unchanged_cancelled"),
+            ("no-such-campaign", "not_found"),
+        ]
+    )
     with sqlite3.connect(result.home / "airflow.db") as db:
-        outcomes = dict(db.execute(
-            "SELECT map_index, value FROM xcom WHERE dag_id=? AND run_id=? AND task_id='cancel_campaign' "
-            "AND key='return_value'", (result.dag_id, result.run_id),
-        ).fetchall())
+        outcomes = dict(
+            db.execute(
+                "SELECT map_index, value FROM xcom WHERE dag_id=? AND run_id=? AND task_id='cancel_campaign' "
+                "AND key='return_value'",
+                (result.dag_id, result.run_id),
+            ).fetchall()
+        )
     assert '"already_cancelled"' in outcomes[0] and '"cancelled"' in outcomes[2]
 
 

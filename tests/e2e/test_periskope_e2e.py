@@ -21,7 +21,10 @@ def mapped(result, task_id, key="return_value"):
     """{map_index: value} of a mapped task's XComs (the harness reads one row only)."""
     rows = result._query(
         "SELECT map_index, value FROM xcom WHERE dag_id=? AND run_id=? AND task_id=? AND key=?",
-        result.dag_id, result.run_id, task_id, key,
+        result.dag_id,
+        result.run_id,
+        task_id,
+        key,
     )
     return {index: json.loads(value) for index, value in rows}
 
@@ -29,7 +32,9 @@ def mapped(result, task_id, key="return_value"):
 def mapped_states(result, task_id):
     rows = result._query(
         "SELECT map_index, state FROM task_instance WHERE dag_id=? AND run_id=? AND task_id=?",
-        result.dag_id, result.run_id, task_id,
+        result.dag_id,
+        result.run_id,
+        task_id,
     )
     return dict(rows)
 
@@ -58,9 +63,13 @@ def test_kill_switch_stops_deletes_and_confirms_only_the_targets(sandbox, run_da
     # In the sandbox: each target got exactly one DELETE, with the org phone; nothing else was touched.
     after = state(sandbox)
     calls = [(c["broadcast_id"], c["result"], c["x_phone"]) for c in after["cancel_calls"]]
-    assert sorted(calls) == sorted([
-        (sending["id"], "stopped", PHONE), (scheduled["id"], "deleted", PHONE), (stopped["id"], "conflict", PHONE),
-    ])
+    assert sorted(calls) == sorted(
+        [
+            (sending["id"], "stopped", PHONE),
+            (scheduled["id"], "deleted", PHONE),
+            (stopped["id"], "conflict", PHONE),
+        ]
+    )
     views = {b["id"]: b for b in after["broadcasts"]}
     assert views[sending["id"]]["status"] == "stopped" and views[sending["id"]]["queued_chats"] == 0
     assert scheduled["id"] not in views and [d["id"] for d in after["deleted"]] == [scheduled["id"]]
@@ -70,8 +79,11 @@ def test_kill_switch_stops_deletes_and_confirms_only_the_targets(sandbox, run_da
 
     # The stop really deferred: the trigger (aiohttp) polled while it still read inprogress, then saw stopped.
     assert "Pausing task as DEFERRED" in result.output
-    trigger_reads = [r["broadcast_status"] for r in after["status_reads"]
-                     if r["broadcast_id"] == sending["id"] and "aiohttp" in r["user_agent"]]
+    trigger_reads = [
+        r["broadcast_status"]
+        for r in after["status_reads"]
+        if r["broadcast_id"] == sending["id"] and "aiohttp" in r["user_agent"]
+    ]
     assert trigger_reads[0] == "inprogress" and trigger_reads[-1] == "stopped", trigger_reads
 
     results = {r["target"]["broadcast_id"]: r for r in mapped(result, "cancel_broadcast").values()}
@@ -96,14 +108,16 @@ def test_completed_and_unknown_broadcasts_fail_clearly(sandbox, run_dag):
     assert result.state == "failed"
     assert mapped_states(result, "cancel_broadcast") == {0: "failed", 1: "failed"}
     # 409 on a completed broadcast: it finished before the cancel, so the task fails (no retry) and says so.
-    assert (f"broadcast '{completed['id']}' had already completed (sent 10/10 chats) before the cancel; "
-            "nothing was stopped") in result.output
+    assert (
+        f"broadcast '{completed['id']}' had already completed (sent 10/10 chats) before the cancel; nothing was stopped"
+    ) in result.output
     assert "CampaignFinishedError" in result.output
     assert "broadcast 'no-such-broadcast' was not found, or does not belong to the organisation" in result.output
     calls = sorted((c["broadcast_id"], c["result"]) for c in state(sandbox)["cancel_calls"])
     assert calls == [("no-such-broadcast", "not_found"), (completed["id"], "conflict")]  # no retries
     assert {b["id"]: b["status"] for b in state(sandbox)["broadcasts"]} == {
-        completed["id"]: "completed", bystander["id"]: "inprogress",
+        completed["id"]: "completed",
+        bystander["id"]: "inprogress",
     }
     assert [r["broadcast_id"] for r in state(sandbox)["status_reads"]] == [completed["id"]]  # one read-back, no wait
 
@@ -112,8 +126,11 @@ def test_a_retry_after_our_own_delete_reports_deleted_not_not_found(sandbox, run
     # Try 1 deletes the broadcast, then every status read of its wait fails (503), so the task is retried.
     # Try 2's DELETE answers 404 (a deleted broadcast leaves no record): the task state store remembers
     # try 1's `deleted`, so it is our delete, not an unknown id.
-    (b,) = sandbox.admin("POST", "/periskope/seed", {"broadcasts": [{"status": "scheduled", "id": "tomorrows-promo"}],
-                                                     "fail_next_status_reads": 5})["broadcasts"]
+    (b,) = sandbox.admin(
+        "POST",
+        "/periskope/seed",
+        {"broadcasts": [{"status": "scheduled", "id": "tomorrows-promo"}], "fail_next_status_reads": 5},
+    )["broadcasts"]
     result = run_dag("periskope_cancel_broadcast", {"broadcast_ids": [b["id"]]})
     assert result.state == "success", result.tail()
     assert mapped_states(result, "cancel_broadcast") == {0: "success"}
@@ -122,12 +139,18 @@ def test_a_retry_after_our_own_delete_reports_deleted_not_not_found(sandbox, run
     assert [r.get("status_code") for r in state(sandbox)["status_reads"]][:5] == [503] * 5
     assert "an earlier try of this task deleted it" in result.output
     (cancel,) = mapped(result, "cancel_broadcast").values()
-    assert (cancel["outcome"], cancel["vendor_status"]) == ("cancelled", "deleted") and "earlier_try" in cancel["detail"]
+    assert (cancel["outcome"], cancel["vendor_status"]) == ("cancelled", "deleted") and "earlier_try" in cancel[
+        "detail"
+    ]
     assert cancel["final_status"]["state"] == "cancelled"
     (confirmed,) = mapped(result, "confirm_cancelled").values()
     assert confirmed["state"] == "cancelled"
-    tries = result._query("SELECT try_number FROM task_instance WHERE dag_id=? AND run_id=? AND task_id=?",
-                          result.dag_id, result.run_id, "cancel_broadcast")
+    tries = result._query(
+        "SELECT try_number FROM task_instance WHERE dag_id=? AND run_id=? AND task_id=?",
+        result.dag_id,
+        result.run_id,
+        "cancel_broadcast",
+    )
     assert tries == [(2,)]
 
 
@@ -178,10 +201,14 @@ def test_purge_without_a_target_sends_nothing(sandbox, run_dag):
 def test_malformed_phone_fails_before_any_request(sandbox, airflow_home):
     (b,) = seed(sandbox, {"status": "inprogress", "delay": 60})
     env = harness.connection_env(sandbox.url)
-    env["AIRFLOW_CONN_PERISKOPE_DEFAULT"] = json.dumps({
-        "conn_type": "periskope", "host": f"{sandbox.url}/periskope/v1", "password": "pk_sandbox_key",
-        "extra": {"phone": "+91 98745 32456"},
-    })
+    env["AIRFLOW_CONN_PERISKOPE_DEFAULT"] = json.dumps(
+        {
+            "conn_type": "periskope",
+            "host": f"{sandbox.url}/periskope/v1",
+            "password": "pk_sandbox_key",
+            "extra": {"phone": "+91 98745 32456"},
+        }
+    )
     result = harness.run_dag(airflow_home, "periskope_cancel_broadcast", {"broadcast_ids": [b["id"]]}, env)
     assert result.state == "failed"
     assert mapped_states(result, "cancel_broadcast") == {0: "failed"}

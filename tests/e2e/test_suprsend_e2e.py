@@ -33,13 +33,40 @@ def ts(value: str) -> datetime:
 def test_workflow_cancel_by_idempotency_key_defers_until_settled_and_touches_only_its_runs(sandbox, run_dag):
     # One trigger (idempotency key order-77) fanned out to two recipients, still sending one message a second.
     sending = {"message_every_s": 1, "total_messages": 500}
-    seed(sandbox, workflow=[
-        {"execution_id": "dsl_target_u1", "workflow_slug": "promo", "recipient": "u1", "idempotency_key": "order-77", **sending},
-        {"execution_id": "dsl_target_u2", "workflow_slug": "promo", "recipient": "u2", "idempotency_key": "order-77", **sending},
-        {"execution_id": "dsl_same_slug", "workflow_slug": "promo", "recipient": "u3", "idempotency_key": "order-78", **sending},
-        {"execution_id": "dsl_same_user", "workflow_slug": "otp", "recipient": "u1", **sending},
-        {"execution_id": "dsl_done", "workflow_slug": "promo", "recipient": "u4", "idempotency_key": "order-77", "status": "completed"},
-    ])
+    seed(
+        sandbox,
+        workflow=[
+            {
+                "execution_id": "dsl_target_u1",
+                "workflow_slug": "promo",
+                "recipient": "u1",
+                "idempotency_key": "order-77",
+                **sending,
+            },
+            {
+                "execution_id": "dsl_target_u2",
+                "workflow_slug": "promo",
+                "recipient": "u2",
+                "idempotency_key": "order-77",
+                **sending,
+            },
+            {
+                "execution_id": "dsl_same_slug",
+                "workflow_slug": "promo",
+                "recipient": "u3",
+                "idempotency_key": "order-78",
+                **sending,
+            },
+            {"execution_id": "dsl_same_user", "workflow_slug": "otp", "recipient": "u1", **sending},
+            {
+                "execution_id": "dsl_done",
+                "workflow_slug": "promo",
+                "recipient": "u4",
+                "idempotency_key": "order-77",
+                "status": "completed",
+            },
+        ],
+    )
     # Messages already in SuprSend's pipeline keep going out for 2 s after the cancel: the wait must outlast them.
     sandbox.admin("POST", "/config", {"suprsend": {"cancel_lag_s": 2}})
 
@@ -48,11 +75,16 @@ def test_workflow_cancel_by_idempotency_key_defers_until_settled_and_touches_onl
     assert result.task_states() == {"cancel_workflow_runs": "success"}
 
     assert run_statuses(sandbox) == {
-        "dsl_target_u1": "cancelled", "dsl_target_u2": "cancelled",
-        "dsl_same_slug": "in_progress", "dsl_same_user": "in_progress", "dsl_done": "completed",
+        "dsl_target_u1": "cancelled",
+        "dsl_target_u2": "cancelled",
+        "dsl_same_slug": "in_progress",
+        "dsl_same_user": "in_progress",
+        "dsl_done": "completed",
     }
     posts = cancel_posts(sandbox)
-    assert [(p["path"], p["body"]) for p in posts] == [("/suprsend/v1/workflow_run/cancel/", {"idempotency_key": "order-77"})]
+    assert [(p["path"], p["body"]) for p in posts] == [
+        ("/suprsend/v1/workflow_run/cancel/", {"idempotency_key": "order-77"})
+    ]
 
     xcom = result.xcom("cancel_workflow_runs")
     assert xcom["outcome"] == "cancelled" and xcom["detail"]["broad_match"] is False
@@ -76,20 +108,25 @@ def test_workflow_cancel_by_idempotency_key_defers_until_settled_and_touches_onl
 
 def test_broadcast_broad_cancel_with_opt_in_then_sensor_confirms(sandbox, run_dag):
     sending = {"message_every_s": 1, "total_messages": 500}
-    seed(sandbox, broadcast=[
-        {"execution_id": "broadcast_acme_all", "list_id": "all-users", "tenant_id": "acme", **sending},
-        {"execution_id": "broadcast_other_tenant", "list_id": "all-users", "tenant_id": "other", **sending},
-        {"execution_id": "broadcast_vip", "list_id": "vip", "tenant_id": "acme", **sending},
-        {"execution_id": "broadcast_finished", "list_id": "all-users", "tenant_id": "acme", "status": "completed"},
-    ])
+    seed(
+        sandbox,
+        broadcast=[
+            {"execution_id": "broadcast_acme_all", "list_id": "all-users", "tenant_id": "acme", **sending},
+            {"execution_id": "broadcast_other_tenant", "list_id": "all-users", "tenant_id": "other", **sending},
+            {"execution_id": "broadcast_vip", "list_id": "vip", "tenant_id": "acme", **sending},
+            {"execution_id": "broadcast_finished", "list_id": "all-users", "tenant_id": "acme", "status": "completed"},
+        ],
+    )
     conf = {"list_id": "all-users", "tenant_id": "acme", "allow_broad_match": True, "settle_seconds": SETTLE}
     result = run_dag("suprsend_cancel_broadcast", conf)
     assert result.state == "success", result.tail()
     assert result.task_states() == {"cancel_broadcast": "success", "confirm_settled": "success"}
 
     assert run_statuses(sandbox) == {
-        "broadcast_acme_all": "cancelled", "broadcast_other_tenant": "in_progress",
-        "broadcast_vip": "in_progress", "broadcast_finished": "completed",
+        "broadcast_acme_all": "cancelled",
+        "broadcast_other_tenant": "in_progress",
+        "broadcast_vip": "in_progress",
+        "broadcast_finished": "completed",
     }
     posts = cancel_posts(sandbox)
     assert [p["body"] for p in posts] == [{"list_id": "all-users", "tenant_id": "acme"}]
@@ -118,7 +155,12 @@ def test_broad_filter_without_opt_in_fails_clearly_and_sends_nothing(sandbox, ru
 
 
 def test_broad_cancel_is_sent_once_and_an_automatic_retry_does_not_resend_it(sandbox, run_dag):
-    seed(sandbox, broadcast=[{"execution_id": "broadcast_all", "list_id": "all-users", "message_every_s": 1, "total_messages": 5000}])
+    seed(
+        sandbox,
+        broadcast=[
+            {"execution_id": "broadcast_all", "list_id": "all-users", "message_every_s": 1, "total_messages": 5000}
+        ],
+    )
     sandbox.admin("POST", "/suprsend/faults", {"fail_next": 1, "status": 503})  # SuprSend fails the first cancel
     result = run_dag("suprsend_cancel_broadcast", {"list_id": "all-users", "allow_broad_match": True})
     assert result.state == "failed"
@@ -144,7 +186,12 @@ def requests_log(sandbox):
 def test_a_retry_after_the_wait_failed_waits_again_instead_of_succeeding(sandbox, run_dag):
     # The cancel does not take at once: the run keeps sending for `lag` seconds after it, past try 1's failure.
     lag = 55
-    seed(sandbox, workflow=[{"execution_id": "dsl_retry", "idempotency_key": "order-99", "message_every_s": 1, "total_messages": 5000}])
+    seed(
+        sandbox,
+        workflow=[
+            {"execution_id": "dsl_retry", "idempotency_key": "order-99", "message_every_s": 1, "total_messages": 5000}
+        ],
+    )
     sandbox.admin("POST", "/config", {"suprsend": {"cancel_lag_s": lag}})
     conf = {"idempotency_key": "order-99", "settle_seconds": SETTLE}
     with ThreadPoolExecutor(1) as pool:
@@ -179,10 +226,19 @@ def test_a_retry_after_the_wait_failed_waits_again_instead_of_succeeding(sandbox
 
 
 def test_a_cancel_that_matches_nothing_succeeds_as_nothing_to_cancel(sandbox, run_dag):
-    seed(sandbox, workflow=[
-        {"execution_id": "dsl_other", "workflow_slug": "promo", "recipient": "u1", "idempotency_key": "order-1",
-         "message_every_s": 1, "total_messages": 500},
-    ])
+    seed(
+        sandbox,
+        workflow=[
+            {
+                "execution_id": "dsl_other",
+                "workflow_slug": "promo",
+                "recipient": "u1",
+                "idempotency_key": "order-1",
+                "message_every_s": 1,
+                "total_messages": 500,
+            },
+        ],
+    )
     result = run_dag("suprsend_cancel_workflow", {"idempotency_key": "order-404", "settle_seconds": SETTLE})
     assert result.state == "success", result.tail()
     xcom = result.xcom("cancel_workflow_runs")

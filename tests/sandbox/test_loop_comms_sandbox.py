@@ -14,10 +14,36 @@ from airflow_provider_cancel.sandbox import SandboxServer
 
 TOKEN = "lph_at_sandbox_token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-CAMPAIGN_KEYS = {"id", "brand_id", "name", "subject", "channel", "template_key", "segment_criteria", "variables",
-                 "status", "scheduled_at", "sent_at", "cancelled_at", "created_by", "created_at", "updated_at"}
-SEND_KEYS = {"id", "campaign_id", "brand_id", "status", "total_recipients", "sent", "failed", "started_at",
-             "completed_at", "created_by", "created_at"}
+CAMPAIGN_KEYS = {
+    "id",
+    "brand_id",
+    "name",
+    "subject",
+    "channel",
+    "template_key",
+    "segment_criteria",
+    "variables",
+    "status",
+    "scheduled_at",
+    "sent_at",
+    "cancelled_at",
+    "created_by",
+    "created_at",
+    "updated_at",
+}
+SEND_KEYS = {
+    "id",
+    "campaign_id",
+    "brand_id",
+    "status",
+    "total_recipients",
+    "sent",
+    "failed",
+    "started_at",
+    "completed_at",
+    "created_by",
+    "created_at",
+}
 
 
 @pytest.fixture()
@@ -176,8 +202,11 @@ def test_cancel_unknown_is_404_and_history_unknown_is_configurable(sb: SandboxSe
 
 def test_500_before_and_after_the_cancel_applied(sb: SandboxServer, api: requests.Session) -> None:
     seed(sb, {"id": "c1", "status": "sending"}, {"id": "c2", "status": "sending"}, fail_cancels_after_applying=1)
-    sb.admin("POST", "/loop/faults", {"fail_next": 1, "status": 500,
-                                      "body": {"error": "internal_error", "message": "Cancel failed"}})
+    sb.admin(
+        "POST",
+        "/loop/faults",
+        {"fail_next": 1, "status": 500, "body": {"error": "internal_error", "message": "Cancel failed"}},
+    )
     r = api.post(url(sb, "c1", "/cancel"))  # injected before the handler: nothing happened
     assert r.status_code == 500 and r.json() == {"error": "internal_error", "message": "Cancel failed"}
     assert state_of(sb, "c1")["status"] == "sending"
@@ -197,8 +226,12 @@ def test_status_case_is_configurable(sb: SandboxServer, api: requests.Session) -
 
 
 def test_admin_validation_and_reset(sb: SandboxServer) -> None:
-    for body in ({"loop": {"recancel_status": 404}}, {"loop": {"status_case": "camel"}},
-                 {"loop": {"cancel_drain_s": -1}}, {"loop": {"history_unknown_campaign": "x"}}):
+    for body in (
+        {"loop": {"recancel_status": 404}},
+        {"loop": {"status_case": "camel"}},
+        {"loop": {"cancel_drain_s": -1}},
+        {"loop": {"history_unknown_campaign": "x"}},
+    ):
         with pytest.raises(RuntimeError, match="400"):
             sb.admin("POST", "/config", body)
     for bad in ({"status": "paused"}, {"id": "a/b"}, {"total_recipients": -1}):
@@ -219,16 +252,21 @@ def test_hook_and_trigger_against_the_sandbox(sb: SandboxServer, set_conn: Any) 
     from airflow_provider_cancel.hooks.loop_comms import LoopCommsHook
     from airflow_provider_cancel.status import CancelOutcome
     from airflow_provider_cancel.triggers.campaign_status import CampaignStatusTrigger
+    from airflow_provider_cancel.vendors.loop_comms import LoopCommsCampaign
 
     set_conn("loop_comms_default", "loop_comms", sb.vendor_url("loop"), password=TOKEN)
     seed(sb, {"id": "c1", "status": "sending", "drain_s": 1.5}, {"id": "c2", "status": "sending"})
     result = LoopCommsHook().cancel_campaign("c1")
     assert result.outcome is CancelOutcome.CANCELLED
-    target = LoopCommsHook.status_target_for(result)
+    target = LoopCommsCampaign(campaign_id="c1").status_target(result)
     assert LoopCommsHook().get_status(**target).state.value == "active"  # the send is still draining
 
-    trigger = CampaignStatusTrigger(hook_class="airflow_provider_cancel.hooks.loop_comms.LoopCommsHook",
-                                    conn_id="loop_comms_default", target=target, poll_interval=0.5)
+    trigger = CampaignStatusTrigger(
+        hook_class="airflow_provider_cancel.hooks.loop_comms.LoopCommsHook",
+        conn_id="loop_comms_default",
+        target=target,
+        poll_interval=0.5,
+    )
     started = time.monotonic()
 
     async def first_event() -> dict[str, Any]:
@@ -248,21 +286,27 @@ def test_hook_judges_refusals_from_history_not_wording(sb: SandboxServer, set_co
     from airflow_provider_cancel.exceptions import CampaignFinishedError, VendorAPIError
     from airflow_provider_cancel.hooks.loop_comms import LoopCommsHook
     from airflow_provider_cancel.status import CancelOutcome
+    from airflow_provider_cancel.vendors.loop_comms import LoopCommsCampaign
 
     set_conn("loop_comms_default", "loop_comms", sb.vendor_url("loop"), password=TOKEN)
     sb.admin("POST", "/config", {"loop": {"recancel_status": 409}})
-    seed(sb, {"id": "never-sent", "status": "cancelled"}, {"id": "stopped", "status": "sending", "drain_s": 0},
-         {"id": "draining", "status": "sending", "drain_s": 3600}, {"id": "sent", "status": "sent"})
+    seed(
+        sb,
+        {"id": "never-sent", "status": "cancelled"},
+        {"id": "stopped", "status": "sending", "drain_s": 0},
+        {"id": "draining", "status": "sending", "drain_s": 3600},
+        {"id": "sent", "status": "sent"},
+    )
     for cid in ("stopped", "draining"):
         sb.admin("POST", "/loop/advance", {"id": cid, "status": "cancelled"})  # cancelled outside Airflow
     hook = LoopCommsHook()
 
     stopped = hook.cancel_campaign("stopped")  # history shows the send stopped as cancelled: evidence
     assert stopped.outcome is CancelOutcome.ALREADY_CANCELLED and stopped.detail["evidence"] == "history"
-    assert hook.get_status(**LoopCommsHook.status_target_for(stopped)).is_cancelled
+    assert hook.get_status(**LoopCommsCampaign(campaign_id="stopped").status_target(stopped)).is_cancelled
 
     never = hook.cancel_campaign("never-sent")  # empty history: the wording only breaks the tie
-    target = LoopCommsHook.status_target_for(never)
+    target = LoopCommsCampaign(campaign_id="never-sent").status_target(never)
     assert never.outcome is CancelOutcome.ALREADY_CANCELLED and target["cancel_status"] is None
     assert target["refusal_hint"] == "cancelled" and hook.get_status(**target).is_cancelled
 

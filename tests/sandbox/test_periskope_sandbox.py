@@ -15,9 +15,24 @@ PHONE = "919874532456"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 CONFLICT = {"status": "CONFLICT_ERROR", "message": "Broadcast is already stopped", "code": 409}
 STATUS_FIELDS = {
-    "broadcast_id", "org_id", "message_payload", "created_at", "total_chats", "sent_chats", "failed_chats",
-    "pending_chats", "total_delivered_count", "total_read_count", "performed_by", "performed_at", "scheduled_at",
-    "broadcast_status", "total_member_count", "delivered_percentage", "read_percentage", "logs",
+    "broadcast_id",
+    "org_id",
+    "message_payload",
+    "created_at",
+    "total_chats",
+    "sent_chats",
+    "failed_chats",
+    "pending_chats",
+    "total_delivered_count",
+    "total_read_count",
+    "performed_by",
+    "performed_at",
+    "scheduled_at",
+    "broadcast_status",
+    "total_member_count",
+    "delivered_percentage",
+    "read_percentage",
+    "logs",
 }
 
 
@@ -162,8 +177,11 @@ def test_failing_status_reads_answer_503_then_recover(sb: SandboxServer, api: re
     (b,) = seed(sb, {"status": "inprogress"}, fail_next_status_reads=2)
     answers = [read_status(sb, api, b["id"]) for _ in range(3)]
     assert [r.status_code for r in answers] == [503, 503, 200]
-    assert answers[0].json() == {"status": "SERVICE_UNAVAILABLE_ERROR", "message": "Status service unavailable",
-                                 "code": 503}
+    assert answers[0].json() == {
+        "status": "SERVICE_UNAVAILABLE_ERROR",
+        "message": "Status service unavailable",
+        "code": 503,
+    }
     assert [r.get("status_code") for r in state(sb)["status_reads"]] == [503, 503, None]
     assert state(sb)["fail_next_status_reads"] == 0
     assert api.delete(url(sb, f"/message/broadcast/{b['id']}")).status_code == 200  # other endpoints unaffected
@@ -175,9 +193,16 @@ def test_failing_status_reads_answer_503_then_recover(sb: SandboxServer, api: re
 
 
 def test_created_broadcast_moves_null_inprogress_completed(sb: SandboxServer, api: requests.Session) -> None:
-    r = api.post(url(sb, "/message/broadcast"), headers={"x-phone": PHONE},
-                 json={"chat_ids": "91111@c.us,92222@c.us,93333@c.us", "message": "hi", "delay": 10,
-                       "scheduled_at": "2099-01-01T00:00:00Z"})
+    r = api.post(
+        url(sb, "/message/broadcast"),
+        headers={"x-phone": PHONE},
+        json={
+            "chat_ids": "91111@c.us,92222@c.us,93333@c.us",
+            "message": "hi",
+            "delay": 10,
+            "scheduled_at": "2099-01-01T00:00:00Z",
+        },
+    )
     assert r.status_code == 200 and set(r.json()) == {"broadcast_id"}
     bid = r.json()["broadcast_id"]
     assert read_status(sb, api, bid).json()["broadcast_status"] is None  # scheduled: null, per the enum
@@ -228,8 +253,11 @@ def test_injected_fault_uses_the_periskope_error_shape(sb: SandboxServer, api: r
 
 
 def test_purge_by_broadcast_touches_only_that_broadcast(sb: SandboxServer, api: requests.Session) -> None:
-    target, other = seed(sb, {"status": "inprogress", "total_chats": 5, "delay": 60},
-                         {"status": "inprogress", "total_chats": 5, "delay": 60})
+    target, other = seed(
+        sb,
+        {"status": "inprogress", "total_chats": 5, "delay": 60},
+        {"status": "inprogress", "total_chats": 5, "delay": 60},
+    )
     r = api.post(url(sb, "/message/queues/purge"), json={"broadcast_id": target["id"]})
     assert r.status_code == 200
     assert r.json() == {"purged": 4, "mode": "broadcast", "queue_ids": target["queue_ids"][1:]}
@@ -244,13 +272,27 @@ def test_purge_by_queue_ids_and_the_per_job_listing(sb: SandboxServer, api: requ
     assert r.json() == {"purged": 1, "mode": "queue_ids", "queue_ids": [b["queue_ids"][2]]}
     jobs = api.post(url(sb, "/message/queues"), json={"broadcast_id": b["id"]}).json()
     assert [j["status"] for j in jobs] == ["sent", "queued", "purged", "queued"]
-    assert {"queue_id", "unique_id", "message_id", "chat_id", "performed_by", "status", "status_description",
-            "message", "timeline", "attempts"} == set(jobs[0])
+    assert {
+        "queue_id",
+        "unique_id",
+        "message_id",
+        "chat_id",
+        "performed_by",
+        "status",
+        "status_description",
+        "message",
+        "timeline",
+        "attempts",
+    } == set(jobs[0])
 
 
 def test_empty_purge_body_purges_everything_queued(sb: SandboxServer, api: requests.Session) -> None:
-    seed(sb, {"status": "inprogress", "total_chats": 3, "delay": 60}, {"status": "scheduled", "total_chats": 2},
-         {"status": "completed", "total_chats": 2})
+    seed(
+        sb,
+        {"status": "inprogress", "total_chats": 3, "delay": 60},
+        {"status": "scheduled", "total_chats": 2},
+        {"status": "completed", "total_chats": 2},
+    )
     r = api.post(url(sb, "/message/queues/purge"), json={})
     assert r.json()["purged"] == 4 and r.json()["mode"] == "all"
     assert api.get(url(sb, "/queue")).json()["pending"] == 0
@@ -266,8 +308,13 @@ def test_purge_with_both_selectors_is_422(sb: SandboxServer, api: requests.Sessi
 
 
 def test_seed_validates_everything_before_creating_anything(sb: SandboxServer) -> None:
-    for bad in ({"status": "sending"}, {"status": "inprogress", "sent_chats": 0}, {"total_chats": 0},
-                {"delay": -1}, {"status": "scheduled", "sent_chats": 2}):
+    for bad in (
+        {"status": "sending"},
+        {"status": "inprogress", "sent_chats": 0},
+        {"total_chats": 0},
+        {"delay": -1},
+        {"status": "scheduled", "sent_chats": 2},
+    ):
         with pytest.raises(RuntimeError, match="400"):
             sb.admin("POST", "/periskope/seed", {"broadcasts": [{"status": "inprogress"}, bad]})
     assert state(sb)["broadcasts"] == []

@@ -22,8 +22,11 @@ from airflow_provider_cancel.sandbox import SandboxServer
 REPO = Path(__file__).resolve().parents[2]
 KEY = "be_sandbox_key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-NOT_CANCELLABLE = {"status_code": 400, "name": "bad_request",
-                   "message": "Campaign cannot be cancelled in its current status"}
+NOT_CANCELLABLE = {
+    "status_code": 400,
+    "name": "bad_request",
+    "message": "Campaign cannot be cancelled in its current status",
+}
 
 
 @pytest.fixture()
@@ -83,8 +86,11 @@ def test_api_key_from_admin_config_and_env(sb: SandboxServer, monkeypatch: pytes
 
 
 def test_get_campaign_email_and_sms(sb: SandboxServer, api: requests.Session) -> None:
-    email, sms = seed(sb, {"channel": "email", "name": "E", "subject": "Hi", "status": "queued"},
-                      {"channel": "sms", "name": "S", "content": "x" * 161, "status": "sending"})
+    email, sms = seed(
+        sb,
+        {"channel": "email", "name": "E", "subject": "Hi", "status": "queued"},
+        {"channel": "sms", "name": "S", "content": "x" * 161, "status": "sending"},
+    )
     body = api.get(campaign_url(sb, email)).json()
     assert body["id"] == email["id"] and body["subject"] == "Hi" and body["status"] == "queued"
     assert {"name", "scheduled_at", "sent_at", "created_at", "updated_at", "from", "reply_to"} <= set(body)
@@ -92,13 +98,21 @@ def test_get_campaign_email_and_sms(sb: SandboxServer, api: requests.Session) ->
     body = api.get(campaign_url(sb, sms)).json()
     assert body["content"] == "x" * 161 and body["num_segments"] == 2 and body["status"] == "sending"
     r = api.get(f"{sb.vendor_url('arsel')}/email/campaigns/{sms['id']}")  # separate id spaces
-    assert r.status_code == 404 and r.json() == {"status_code": 404, "name": "not_found",
-                                                 "message": "Campaign not found"}
+    assert r.status_code == 404 and r.json() == {
+        "status_code": 404,
+        "name": "not_found",
+        "message": "Campaign not found",
+    }
 
 
 def test_list_pagination_filters_and_validation(sb: SandboxServer, api: requests.Session) -> None:
-    seeded = seed(sb, *({"channel": "email", "name": f"c{i}", "status": s}
-                        for i, s in enumerate(["draft", "sending", "sent", "sending", "queued"])))
+    seeded = seed(
+        sb,
+        *(
+            {"channel": "email", "name": f"c{i}", "status": s}
+            for i, s in enumerate(["draft", "sending", "sent", "sending", "queued"])
+        ),
+    )
     ids = [c["id"] for c in seeded]
     url = f"{sb.vendor_url('arsel')}/email/campaigns"
     page = api.get(url).json()
@@ -114,8 +128,14 @@ def test_list_pagination_filters_and_validation(sb: SandboxServer, api: requests
     assert [c["id"] for c in sending] == [ids[3], ids[1]]
     assert api.get(url, params={"search": "C4"}).json()["data"][0]["id"] == ids[4]
     assert api.get(f"{sb.vendor_url('arsel')}/sms/campaigns").json()["data"] == []
-    for bad in ({"limit": 0}, {"limit": 101}, {"limit": "x"}, {"status": "archived"},
-                {"after": ids[0], "before": ids[1]}, {"after": "nope"}):
+    for bad in (
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "x"},
+        {"status": "archived"},
+        {"after": ids[0], "before": ids[1]},
+        {"after": "nope"},
+    ):
         r = api.get(url, params=bad)
         assert r.status_code == 400 and r.json()["name"] == "validation_error", bad
 
@@ -322,9 +342,12 @@ def test_drop_connection_aiohttp(sb: SandboxServer) -> None:
 
 
 def test_time_progression_lazy_and_forced(sb: SandboxServer, api: requests.Session) -> None:
-    fast, slow, stuck = seed(sb, {"channel": "email", "status": "scheduled", "advance_every_s": 1},
-                             {"channel": "sms", "status": "scheduled", "advance_every_s": 60},
-                             {"channel": "email", "status": "sending"})
+    fast, slow, stuck = seed(
+        sb,
+        {"channel": "email", "status": "scheduled", "advance_every_s": 1},
+        {"channel": "sms", "status": "scheduled", "advance_every_s": 60},
+        {"channel": "email", "status": "sending"},
+    )
     time.sleep(1.2)  # real time, computed lazily on read (queued until 2 s after the seed)
     assert api.get(campaign_url(sb, fast)).json()["status"] == "queued"
     assert api.get(campaign_url(sb, slow)).json()["status"] == "scheduled"
@@ -371,13 +394,20 @@ def test_reset_clears_everything(sb: SandboxServer, api: requests.Session) -> No
     assert sb.admin("GET", "/arsel/faults") == {"latency_ms": 0, "queue": []}
     assert sb.admin("GET", "/time")["offset_s"] == 0
     assert sb.admin("GET", "/config")["arsel"] == {
-        "api_key": "be_sandbox_key", "rate_limit_per_second": 2, "cancel_response_shape": "message",
-        "status_case": "lower", "advance_every_s": None, "cancel_settle_s": 0}
+        "api_key": "be_sandbox_key",
+        "rate_limit_per_second": 2,
+        "cancel_response_shape": "message",
+        "status_case": "lower",
+        "advance_every_s": None,
+        "cancel_settle_s": 0,
+    }
 
 
 def test_cancel_settle_delay_keeps_sending_until_it_passes(sb: SandboxServer, api: requests.Session) -> None:
     sb.admin("POST", "/config", {"arsel": {"cancel_settle_s": 60, "rate_limit_per_second": 0}})
-    (c,) = sb.admin("POST", "/arsel/seed", {"campaigns": [{"channel": "email", "name": "x", "status": "sending"}]})["campaigns"]
+    (c,) = sb.admin("POST", "/arsel/seed", {"campaigns": [{"channel": "email", "name": "x", "status": "sending"}]})[
+        "campaigns"
+    ]
     url = f"{sb.vendor_url('arsel')}/email/campaigns/{c['id']}"
     assert api.post(f"{url}/cancel").status_code == 200
     assert api.get(url).json()["status"] == "sending"
@@ -387,8 +417,12 @@ def test_cancel_settle_delay_keeps_sending_until_it_passes(sb: SandboxServer, ap
 
 
 def test_admin_validation(sb: SandboxServer) -> None:
-    for body in ({"arsel": {"status_case": "upper"}}, {"arsel": {"nope": 1}}, {"other": {}},
-                 {"arsel": {"rate_limit_per_second": -1}}):
+    for body in (
+        {"arsel": {"status_case": "upper"}},
+        {"arsel": {"nope": 1}},
+        {"other": {}},
+        {"arsel": {"rate_limit_per_second": -1}},
+    ):
         with pytest.raises(RuntimeError, match="400"):
             sb.admin("POST", "/config", body)
     with pytest.raises(RuntimeError, match="404"):
@@ -429,9 +463,14 @@ def test_server_url_and_loopback_only() -> None:
 def test_cli_port_file_and_sigterm(tmp_path: Path) -> None:
     port_file = tmp_path / "port"
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "airflow_provider_cancel.sandbox", "--port", "0",
-                             "--port-file", str(port_file)], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_cancel.sandbox", "--port", "0", "--port-file", str(port_file)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 15
         while not port_file.exists():
@@ -447,18 +486,26 @@ def test_cli_port_file_and_sigterm(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert f"http://127.0.0.1:{port}" in out and f"http://127.0.0.1:{port}/arsel/v1" in out
     assert not port_file.exists()
-    bad = subprocess.run([sys.executable, "-m", "airflow_provider_cancel.sandbox", "--host", "0.0.0.0"],
-                         env=env, cwd=REPO, capture_output=True, text=True, timeout=15)
+    bad = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_cancel.sandbox", "--host", "0.0.0.0"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=15,
+    )
     assert bad.returncode == 2 and "loopback" in bad.stderr
 
 
 def test_sandbox_imports_nothing_from_provider_or_airflow() -> None:
     # The parent package's own __init__ is not ours to police: only what the sandbox adds counts.
-    code = ("import sys, airflow_provider_cancel; before = set(sys.modules); "
-            "import airflow_provider_cancel.sandbox.app, airflow_provider_cancel.sandbox.__main__; "
-            "bad = [m for m in set(sys.modules) - before if m.split('.')[0] == 'airflow' or "
-            "(m.startswith('airflow_provider_cancel.') and not m.startswith('airflow_provider_cancel.sandbox'))]; "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, airflow_provider_cancel; before = set(sys.modules); "
+        "import airflow_provider_cancel.sandbox.app, airflow_provider_cancel.sandbox.__main__; "
+        "bad = [m for m in set(sys.modules) - before if m.split('.')[0] == 'airflow' or "
+        "(m.startswith('airflow_provider_cancel.') and not m.startswith('airflow_provider_cancel.sandbox'))]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     r = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -31,7 +31,6 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import harness  # noqa: E402
 
-
 ARTIFACTS = REPO / "test-artifacts" / "ui"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Flags known to work headless as root in a container with no network but loopback.
@@ -114,16 +113,25 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         },
     )
-    subprocess.run(
-        [harness.AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, text=True, timeout=300
-    )
+    subprocess.run([harness.AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, text=True, timeout=300)
     port = _free_port()
     log_path = home / "api-server.log"
     with log_path.open("w") as log:
         # -w 1: uvicorn then serves in this very process, so the wrapper's back-port applies.
         process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("airflow_api_server.py")),
-             "api-server", "-H", "127.0.0.1", "-p", str(port), "-w", "1", "--apps", "core"],
+            [
+                sys.executable,
+                str(Path(__file__).with_name("airflow_api_server.py")),
+                "api-server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-w",
+                "1",
+                "--apps",
+                "core",
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -13,7 +13,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
-import harness  # noqa: E402
+import harness
 
 # Standard fields that mean nothing to these REST APIs and must not be shown.
 HIDDEN_STANDARD_FIELDS = frozenset({"url_schema", "port", "login"})

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.ui.expected_forms import FORMS, VENDORS, ExpectedForm, hook_meta
 
 pytestmark = [pytest.mark.ui, pytest.mark.e2e]  # e2e: keeps `-m "not e2e"` the fast set
@@ -39,8 +40,10 @@ def require_vendor(vendor: str, sandbox: Any) -> None:
     except ImportError as exc:
         pytest.fail(f"{FORMS[vendor].hook_name}: hook module {module} is missing ({exc})")
     if FORMS[vendor].sandbox_vendor not in sandbox.app.vendors:
-        pytest.fail(f"{FORMS[vendor].hook_name}: the sandbox has no {FORMS[vendor].sandbox_vendor!r} vendor "
-                    "(sandbox/app.py VENDORS)")
+        pytest.fail(
+            f"{FORMS[vendor].hook_name}: the sandbox has no {FORMS[vendor].sandbox_vendor!r} vendor "
+            "(sandbox/app.py VENDORS)"
+        )
 
 
 def vendor_requests(sandbox: Any, vendor: str) -> list[tuple[str, str, bool | None]]:
@@ -135,9 +138,7 @@ def check_and_fill_extra_fields(page: Any, dialog: Any, form: ExpectedForm, valu
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
-def test_admin_sets_up_and_tests_the_connection_in_the_browser(
-    vendor, api_server, sandbox, page, artifacts_dir
-):
+def test_admin_sets_up_and_tests_the_connection_in_the_browser(vendor, api_server, sandbox, page, artifacts_dir):
     from playwright.sync_api import expect
 
     form = FORMS[vendor]

@@ -17,6 +17,7 @@ from typing import Any
 
 import harness
 import pytest
+
 from tests.ui.expected_forms import FORMS, VENDORS, ExpectedForm
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "connections.md"
@@ -78,14 +79,16 @@ def test_documented_cli_commands_make_connections_the_test_button_accepts(api_se
         form = FORMS[vendor]
         conn_id = f"{vendor}_default"
         argv = commands[conn_id]
-        options = dict(zip(argv[4::2], argv[5::2]))
-        assert_documents_the_form(form, options["--conn-type"], options["--conn-host"],
-                                  json.loads(options["--conn-extra"]))
+        options = dict(zip(argv[4::2], argv[5::2], strict=False))
+        assert_documents_the_form(
+            form, options["--conn-type"], options["--conn-host"], json.loads(options["--conn-extra"])
+        )
         api_server.call("DELETE", f"/api/v2/connections/{conn_id}")
         argv = with_option(argv, "--conn-host", sandbox_server.url + form.sandbox_prefix)
         argv = with_option(argv, "--conn-password", form.sandbox_key)
-        done = subprocess.run([harness.AIRFLOW, *argv[1:]], env=api_server.env, capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run(
+            [harness.AIRFLOW, *argv[1:]], env=api_server.env, capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stdout + done.stderr
 
         # Test with the stored credentials, as the UI's Test button does (the key comes back masked).
@@ -99,8 +102,13 @@ def test_documented_cli_commands_make_connections_the_test_button_accepts(api_se
 
     # The documented command-line workaround for Airflow 3.3.2's Test button.
     reads_before = len(sandbox_server.app.log.entries("arsel"))
-    done = subprocess.run([harness.AIRFLOW, "connections", "test", "arsel_default"], env=api_server.env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [harness.AIRFLOW, "connections", "test", "arsel_default"],
+        env=api_server.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Connection success!" in done.stdout
     assert [e["method"] for e in sandbox_server.app.log.entries("arsel")[reads_before:]] == ["GET"]

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 import pytest
+
 from tests.ui.expected_forms import (
     FORMS,
     HIDDEN_STANDARD_FIELDS,

@@ -32,7 +32,9 @@ def build(cls: type, **overrides):
     """An operator or sensor with every required argument set to a plain id."""
     params = inspect.signature(cls.__init__).parameters
     required = {
-        name: "x1" for name, p in params.items() if p.kind is p.KEYWORD_ONLY and p.default is p.empty and name != "kwargs"
+        name: "x1"
+        for name, p in params.items()
+        if p.kind is p.KEYWORD_ONLY and p.default is p.empty and name != "kwargs"
     }
     return cls(task_id="t", **{**required, **overrides})
 
@@ -40,7 +42,11 @@ def build(cls: type, **overrides):
 def documented_params(cls: type) -> set[str]:
     names: set[str] = set()
     for klass in cls.__mro__:
-        names.update(line.split(":param ", 1)[1].split(":", 1)[0] for line in (klass.__doc__ or "").splitlines() if ":param " in line)
+        names.update(
+            line.split(":param ", 1)[1].split(":", 1)[0]
+            for line in (klass.__doc__ or "").splitlines()
+            if ":param " in line
+        )
     return names
 
 
@@ -53,7 +59,10 @@ def test_hook_attributes_match_the_registry_and_provider_info(spec):
     hook = import_path(spec.hook)
     assert issubclass(hook, CampaignVendorHook)
     assert (hook.vendor, hook.conn_type, hook.hook_name, hook.default_base_url) == (
-        spec.name, spec.conn_type, spec.display_name, spec.default_base_url,
+        spec.name,
+        spec.conn_type,
+        spec.display_name,
+        spec.default_base_url,
     )
     assert hook.default_conn_name == f"{spec.conn_type}_default" and hook.conn_name_attr == f"{spec.conn_type}_conn_id"
     assert hook.test_connection_path
@@ -113,8 +122,15 @@ def test_target_example_parses_round_trips_and_is_json_safe(spec, kind, path):
     data = target.to_dict()
     assert json.loads(json.dumps(data)) == data and data["vendor"] == kind
     assert parse_target(data) == target
-    waits_on = target.status_target(CancelResult(spec.name, {**data}, CancelOutcome.CANCELLED, "cancelled",
-                                                 {"execution_ids": ["e1"], "cancelled_at": "2026-01-01T00:00:00Z"}))
+    waits_on = target.status_target(
+        CancelResult(
+            spec.name,
+            {**data},
+            CancelOutcome.CANCELLED,
+            "cancelled",
+            {"execution_ids": ["e1"], "cancelled_at": "2026-01-01T00:00:00Z"},
+        )
+    )
     assert waits_on is None or json.loads(json.dumps(waits_on)) == waits_on
 
 
@@ -155,6 +171,10 @@ def test_vendor_modules_import_no_airflow_and_no_http():
         tree = ast.parse(path.read_text())
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        bad = {m for m in imported if m.split(".")[0] in ("airflow", "requests", "aiohttp")
-               or m.startswith(("airflow_provider_cancel.hooks", "airflow_provider_cancel.operators"))}
+        bad = {
+            m
+            for m in imported
+            if m.split(".")[0] in ("airflow", "requests", "aiohttp")
+            or m.startswith(("airflow_provider_cancel.hooks", "airflow_provider_cancel.operators"))
+        }
         assert bad == set(), f"{path.name} imports {bad}"

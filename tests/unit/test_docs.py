@@ -60,7 +60,7 @@ def code_blocks(text: str) -> list[tuple[int, int, str, str]]:
             end += 1
         if end == len(lines):
             raise AssertionError(f"unclosed code fence at line {i + 1}")
-        blocks.append((i, end, opening["info"].strip(), "\n".join(lines[i + 1:end])))
+        blocks.append((i, end, opening["info"].strip(), "\n".join(lines[i + 1 : end])))
         i = end + 1
     return blocks
 
@@ -105,9 +105,11 @@ def marked_regions(path: Path) -> dict[str, str]:
             open_at[name] = n
         else:
             assert name in open_at, f"{rel(path)}:{n + 1}: [END {name}] without a [START {name}]"
-            body = [ln for ln in lines[open_at.pop(name) + 1:n] if not MARKER.match(ln)]
+            body = [ln for ln in lines[open_at.pop(name) + 1 : n] if not MARKER.match(ln)]
             assert any(ln.strip() for ln in body), f"{rel(path)}: region {name!r} is empty"
-            regions[name] = textwrap.dedent("\n".join(body))
+            regions[name] = textwrap.dedent("\n".join(body)).strip(
+                "\n"
+            )  # the formatter may leave blank lines at the edges
     assert not open_at, f"{rel(path)}: [START] without [END]: {sorted(open_at)}"
     return regions
 
@@ -202,7 +204,9 @@ def repository_files() -> list[Path]:
     try:
         listed = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=ROOT, capture_output=True, check=True,
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.skip(f"not a git work tree ({exc}); the file list comes from git")

@@ -52,7 +52,7 @@ def test_timeouts_from_connection_extras_and_hook_argument(set_conn, requests_mo
 
 
 def test_legacy_prefixed_extra_is_read(set_conn, requests_mock):
-    set_conn("arsel_l", "arsel", BASE, **{"extra__arsel__timeout": 9})
+    set_conn("arsel_l", "arsel", BASE, extra__arsel__timeout=9)
     requests_mock.get(GET_URL, json={})
     ArselHook("arsel_l").request("GET", "/email/campaigns/c1")
     assert requests_mock.last_request.timeout[1] == 9.0
@@ -69,13 +69,13 @@ def test_unknown_extras_are_never_sent_as_headers(set_conn, requests_mock):
 def test_bad_timeout_extra_is_a_clear_error(set_conn):
     set_conn("arsel_b", "arsel", BASE, timeout="soon")
     with pytest.raises(Exception, match="timeout.*number of seconds"):
-        ArselHook("arsel_b").settings
+        _ = ArselHook("arsel_b").settings
 
 
 def test_missing_api_key_is_a_clear_error(set_conn):
     set_conn("arsel_nokey", "arsel", BASE, password="")
     with pytest.raises(Exception, match="no API key"):
-        ArselHook("arsel_nokey").settings
+        _ = ArselHook("arsel_nokey").settings
 
 
 def test_host_without_scheme_and_default_host():
@@ -83,10 +83,14 @@ def test_host_without_scheme_and_default_host():
         conn_id, password = "c", "k"
         host = "api.example.com/v1/"
 
-    s = ConnectionSettings.from_connection(Conn, {}, conn_type="arsel", default_base_url="https://d", password_label="API key")
+    s = ConnectionSettings.from_connection(
+        Conn, {}, conn_type="arsel", default_base_url="https://d", password_label="API key"
+    )
     assert s.base_url == "https://api.example.com/v1"
     Conn.host = None
-    s = ConnectionSettings.from_connection(Conn, {}, conn_type="arsel", default_base_url="https://d/v1", password_label="API key")
+    s = ConnectionSettings.from_connection(
+        Conn, {}, conn_type="arsel", default_base_url="https://d/v1", password_label="API key"
+    )
     assert s.base_url == "https://d/v1"
 
 
@@ -114,7 +118,11 @@ def test_429_honours_retry_after_then_succeeds(hook, requests_mock, no_sleep):
     requests_mock.get(
         GET_URL,
         [
-            {"status_code": 429, "headers": {"retry-after": "4"}, "json": {"status_code": 429, "name": "rate_limit_exceeded", "message": "slow"}},
+            {
+                "status_code": 429,
+                "headers": {"retry-after": "4"},
+                "json": {"status_code": 429, "name": "rate_limit_exceeded", "message": "slow"},
+            },
             {"status_code": 200, "json": {"status": "sending"}},
         ],
     )
@@ -131,7 +139,9 @@ def test_retry_after_is_capped(set_conn, requests_mock, no_sleep):
 
 def test_5xx_get_retried_with_backoff_until_limit(set_conn, requests_mock, no_sleep):
     set_conn("arsel_default", "arsel", BASE)
-    requests_mock.get(GET_URL, status_code=503, json={"status_code": 503, "name": "internal_server_error", "message": "down"})
+    requests_mock.get(
+        GET_URL, status_code=503, json={"status_code": 503, "name": "internal_server_error", "message": "down"}
+    )
     with pytest.raises(VendorAPIError) as err:
         ArselHook(retry_limit=3).request("GET", "/email/campaigns/c1")
     assert requests_mock.call_count == 3
@@ -158,7 +168,13 @@ def test_post_without_idempotency_key_is_not_retried_on_5xx(hook, requests_mock,
 
 def test_post_with_idempotency_key_is_retried_on_5xx(hook, requests_mock, no_sleep):
     url = f"{BASE}/email/campaigns/c1/cancel"
-    requests_mock.post(url, [{"status_code": 503, "json": {"name": "concurrent_idempotent_requests", "message": "busy"}}, {"json": {"id": "c1"}}])
+    requests_mock.post(
+        url,
+        [
+            {"status_code": 503, "json": {"name": "concurrent_idempotent_requests", "message": "busy"}},
+            {"json": {"id": "c1"}},
+        ],
+    )
     assert hook.request("POST", "/email/campaigns/c1/cancel", headers={"Idempotency-Key": "k"}) == {"id": "c1"}
     assert requests_mock.call_count == 2
 
@@ -179,7 +195,9 @@ def test_post_is_not_retried_after_a_read_timeout(hook, requests_mock, no_sleep)
 
 
 def test_monthly_quota_is_not_retried(hook, requests_mock, no_sleep):
-    requests_mock.get(GET_URL, status_code=429, json={"status_code": 429, "name": "monthly_quota_exceeded", "message": "quota"})
+    requests_mock.get(
+        GET_URL, status_code=429, json={"status_code": 429, "name": "monthly_quota_exceeded", "message": "quota"}
+    )
     with pytest.raises(VendorAPIError):
         hook.request("GET", "/email/campaigns/c1")
     assert requests_mock.call_count == 1
@@ -225,7 +243,11 @@ class TestTestConnection:
         assert [r.method for r in requests_mock.request_history] == ["GET"]
 
     def test_wrong_key(self, hook, requests_mock):
-        requests_mock.get(f"{BASE}/email/campaigns", status_code=401, json={"status_code": 401, "name": "unauthorized", "message": "Invalid or missing API key"})
+        requests_mock.get(
+            f"{BASE}/email/campaigns",
+            status_code=401,
+            json={"status_code": 401, "name": "unauthorized", "message": "Invalid or missing API key"},
+        )
         ok, message = hook.test_connection()
         assert not ok and "rejected the API key" in message
 
@@ -244,3 +266,22 @@ class TestTestConnection:
         ok, message = hook.test_connection()
         assert not ok and "outage" in message
         assert requests_mock.call_count == 1  # the Test button answers at once, no retries
+
+
+def test_vendor_api_error_pickles_with_its_attempts():
+    import pickle
+
+    from airflow_provider_cancel.exceptions import Attempt
+
+    err = VendorAPIError(
+        "periskope",
+        404,
+        "gone",
+        method="DELETE",
+        path="/x",
+        body={"code": 404},
+        attempts=(Attempt(None, True), Attempt(404, True)),
+    )
+    copy = pickle.loads(pickle.dumps(err))
+    assert (copy.attempts, copy.body, str(copy)) == (err.attempts, err.body, str(err))
+    assert copy.attempts[0].may_have_acted and not copy.attempts[1].may_have_acted

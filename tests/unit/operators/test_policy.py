@@ -30,10 +30,9 @@ from airflow_provider_cancel.operators.policy import task_failure_policy
     ],
 )
 def test_errors_a_retry_cannot_fix_fail_now_naming_their_type(error):
-    with pytest.raises(AirflowFailException) as err:
-        with task_failure_policy(frozenset({"monthly_quota_exceeded"})):
-            raise error
-    assert err.value.__cause__ is error
+    with pytest.raises(AirflowFailException) as err, task_failure_policy(frozenset({"monthly_quota_exceeded"})):
+        raise error
+    assert err.value.error is error and err.value.__cause__ is None  # logged once, not twice
     assert str(err.value).startswith(f"{type(error).__name__}: ")
 
 
@@ -49,7 +48,6 @@ def test_errors_a_retry_cannot_fix_fail_now_naming_their_type(error):
     ],
 )
 def test_other_errors_stay_retryable(error):
-    with pytest.raises(type(error)) as err:
-        with task_failure_policy():
-            raise error
+    with pytest.raises(type(error)) as err, task_failure_policy():
+        raise error
     assert err.value is error

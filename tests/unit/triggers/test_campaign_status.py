@@ -65,7 +65,13 @@ def test_serialize_round_trip_has_only_primitives_and_no_secret():
 
     json.dumps(kwargs)  # primitives only
     assert set(kwargs) == {
-        "hook_class", "conn_id", "target", "target_state", "poll_interval", "max_consecutive_failures", "retry_limit",
+        "hook_class",
+        "conn_id",
+        "target",
+        "target_state",
+        "poll_interval",
+        "max_consecutive_failures",
+        "retry_limit",
     }
 
 
@@ -101,7 +107,9 @@ async def test_terminal_target_accepts_sent(script):
 
 
 async def test_unknown_status_keeps_polling(script):
-    sleeps, _ = script(st(CampaignState.UNKNOWN, "weird"), st(CampaignState.UNKNOWN, "weird"), st(CampaignState.CANCELLED))
+    sleeps, _ = script(
+        st(CampaignState.UNKNOWN, "weird"), st(CampaignState.UNKNOWN, "weird"), st(CampaignState.CANCELLED)
+    )
     assert (await first_event(make()))["status"] == "success"
     assert len(sleeps) == 2
 

@@ -14,14 +14,38 @@ from airflow_provider_cancel.utils.templating import (
 )
 
 
-@pytest.mark.parametrize(("value", "blank"), [(None, True), ("", True), ("  ", True), ("None", True), ("null", True),
-                                              ("0", False), (0, False), ("x", False), ([], False)])
+@pytest.mark.parametrize(
+    ("value", "blank"),
+    [
+        (None, True),
+        ("", True),
+        ("  ", True),
+        ("None", True),
+        ("null", True),
+        ("0", False),
+        (0, False),
+        ("x", False),
+        ([], False),
+    ],
+)
 def test_is_blank(value, blank):
     assert is_blank(value) is blank
 
 
-@pytest.mark.parametrize(("value", "expected"), [(True, True), (False, False), ("True", True), ("false", False),
-                                                 (" yes ", True), ("0", False), (1, True), ("", False), (None, False)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (True, True),
+        (False, False),
+        ("True", True),
+        ("false", False),
+        (" yes ", True),
+        ("0", False),
+        (1, True),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_parse_flag_reads_rendered_booleans(value, expected):
     assert parse_flag(value) is expected
 
@@ -57,8 +81,15 @@ def test_comma_lists_only_when_asked_and_only_bare_ids():
         parse_list("'q1', 'q2'", split_commas=True)
 
 
-@pytest.mark.parametrize(("value", "match"), [("[not json", "cannot be read"), ({"a": 1}, "list of strings"),
-                                              ("[1, {}]", "non-empty strings"), ([""], "non-empty strings")])
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ("[not json", "cannot be read"),
+        ({"a": 1}, "list of strings"),
+        ("[1, {}]", "non-empty strings"),
+        ([""], "non-empty strings"),
+    ],
+)
 def test_parse_id_list_errors(value, match):
     with pytest.raises(ValueError, match=match):
         parse_id_list(value)
