@@ -14,6 +14,7 @@ from airflow_provider_cancel._version import __version__
 PACKAGE_NAME = "airflow-provider-cancel"
 #: The oldest Airflow this provider is tested on (README, "Tested with").
 MIN_AIRFLOW_VERSION = "3.1.0"
+TESTED_AIRFLOW_LINES = ("3.1", "3.2", "3.3")
 
 
 def _check_airflow_version() -> None:
@@ -36,7 +37,8 @@ def _check_airflow_version() -> None:
     if release < tuple(int(part) for part in MIN_AIRFLOW_VERSION.split(".")):
         raise RuntimeError(
             f"The package {PACKAGE_NAME}:{__version__} needs Apache Airflow {MIN_AIRFLOW_VERSION}+ "
-            f"(found {installed}). Upgrade Airflow, or pin an older {PACKAGE_NAME}."
+            f"(tested on {', '.join(TESTED_AIRFLOW_LINES)}); found {installed}. Airflow 2 reached end of "
+            "life on 2026-04-22 and 3.0 ended at 3.0.6; upgrade Airflow to use this provider."
         )
 
 

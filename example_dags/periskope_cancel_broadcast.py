@@ -21,8 +21,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from airflow.providers.common.compat.sdk import AirflowFailException
 from airflow.sdk import DAG, Param, task
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_cancel.operators.periskope import PeriskopeCancelBroadcastOperator
 from airflow_provider_cancel.sensors.periskope import PeriskopeBroadcastStatusSensor

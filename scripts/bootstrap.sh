@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# Create .venv (once) and install the provider with its test extras. Safe to run again:
-# it reinstalls only when pyproject.toml changed.
+# Create a virtualenv (once) and install the provider with its test extras. Safe to run again: it
+# reinstalls only when pyproject.toml or the constraints changed.
+#
+#   AIRFLOW_LINE=3.3 (default)  .venv               .ci/constraints.txt      the pinned Airflow
+#   AIRFLOW_LINE=3.2            .venv-airflow-3.2   .ci/constraints-3.2.txt
+#   AIRFLOW_LINE=3.1            .venv-airflow-3.1   .ci/constraints-3.1.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
+LINE=${AIRFLOW_LINE:-3.3}
+if [ "$LINE" = "3.3" ]; then
+  VENV=.venv
+  CONSTRAINTS=.ci/constraints.txt
+else
+  VENV=.venv-airflow-$LINE
+  CONSTRAINTS=.ci/constraints-$LINE.txt
 fi
-stamp=".venv/.installed-$(cat pyproject.toml .ci/constraints.txt | sha256sum | cut -c1-16)"
+if [ ! -f "$CONSTRAINTS" ]; then
+  echo "bootstrap.sh: no constraints for Airflow $LINE ($CONSTRAINTS); tested lines: 3.1, 3.2, 3.3" >&2
+  exit 2
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+stamp="$VENV/.installed-$(cat pyproject.toml "$CONSTRAINTS" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "Installing airflow-provider-cancel and apache-airflow into .venv (first run takes a minute)..."
-  .venv/bin/python -m pip install -q --upgrade pip
-  # The constraints pin the Airflow version CI tests (README "Tested with"); users of the package are free.
-  .venv/bin/python -m pip install -q -e ".[test]" -c .ci/constraints.txt
-  rm -f .venv/.installed-*
+  echo "Installing airflow-provider-cancel and Airflow $LINE into $VENV (first run takes a minute or two)..."
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  # The constraints pin the Airflow each line is tested with (README "Tested with"); users are free.
+  "$VENV/bin/python" -m pip install -q -e ".[test]" -c "$CONSTRAINTS"
+  rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi

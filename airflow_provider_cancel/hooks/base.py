@@ -232,6 +232,10 @@ class CampaignVendorHook(BaseHook):
         cls.password_label = spec.password_label
         if not getattr(cls, "test_connection_path", None):
             raise TypeError(f"{cls.__name__} must set test_connection_path (a cheap, read-only GET)")
+        # Airflow 3.1 reads the form only from these methods, and only when the hook class itself
+        # defines them (``in hook_class.__dict__``), so each vendor hook gets its own.
+        cls.get_connection_form_widgets = classmethod(_own(cls.connection_form_widgets))  # type: ignore[method-assign,assignment]
+        cls.get_ui_field_behaviour = classmethod(_own(cls.ui_field_behaviour))  # type: ignore[method-assign,assignment]
 
     def __init__(
         self,
@@ -254,6 +258,54 @@ class CampaignVendorHook(BaseHook):
         self.retry_limit = retry_limit
         self.retry_max_wait = retry_max_wait
         self._async_settings: ConnectionSettings | None = None
+
+    # ----------------------------------------------------------------- the connection form (Airflow 3.1)
+    @classmethod
+    def _connection_type(cls) -> dict[str, Any]:
+        from airflow_provider_cancel.vendors import vendor as vendor_spec
+
+        return vendor_spec(cls.vendor).connection_type()
+
+    @classmethod
+    def connection_form_widgets(cls) -> dict[str, Any]:
+        """
+        The vendor's extra fields for Airflow 3.1's connection form, from the vendor registry.
+
+        Airflow 3.2+ builds the form from provider info (``conn-fields``) and never calls this; 3.1
+        reads only these hook methods. Both come from the same registry entry, so both UIs show the
+        same fields, labels and defaults (3.1's form has no number type: seconds are whole numbers there).
+        """
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import IntegerField, StringField
+        from wtforms.validators import Optional, any_of
+
+        widgets: dict[str, Any] = {}
+        for name, field_spec in cls._connection_type()["conn-fields"].items():
+            schema = field_spec["schema"]
+            types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            validators: list[Any] = [Optional()]
+            if "enum" in schema:
+                validators.append(any_of(schema["enum"]))
+            field_class = IntegerField if {"number", "integer"} & set(types) else StringField
+            widgets[name] = field_class(
+                lazy_gettext(field_spec["label"]),
+                widget=BS3TextFieldWidget(),
+                description=field_spec.get("description", ""),
+                default=schema.get("default"),
+                validators=validators,
+            )
+        return widgets
+
+    @classmethod
+    def ui_field_behaviour(cls) -> dict[str, Any]:
+        """Hidden, relabelled and placeholdered standard fields for Airflow 3.1's form (3.2+ reads provider info)."""
+        behaviour = cls._connection_type()["ui-field-behaviour"]
+        return {
+            "hidden_fields": list(behaviour["hidden-fields"]),
+            "relabeling": dict(behaviour["relabeling"]),
+            "placeholders": dict(behaviour["placeholders"]),
+        }
 
     # ----------------------------------------------------------------- connection and settings
     def _settings_from(self, conn: Any, extras: Mapping[str, Any]) -> ConnectionSettings:
@@ -597,6 +649,15 @@ class CampaignVendorHook(BaseHook):
         if status >= 500:
             return f"{self.hook_name} is failing (HTTP {status}: {exc.message}); this looks like a vendor outage, not a problem with the connection."
         return f"Unexpected answer from {base_url}: {exc}"
+
+
+def _own(bound: Any) -> Any:
+    """A plain function calling the class-bound method ``bound`` (to re-wrap as the subclass's own classmethod)."""
+
+    def method(cls: type) -> Any:
+        return bound()
+
+    return method
 
 
 @contextmanager

@@ -29,7 +29,7 @@ class ArselCancelCampaignOperator(BaseCancelOperator[ArselHook, ArselCampaign]):
 
     hook_class = ArselHook
     target_model = ArselCampaign
-    template_fields = ("campaign_id", "channel", "idempotency_key", "arsel_conn_id")
+    template_fields = ("campaign_id", "channel", "idempotency_key", "arsel_conn_id", "dry_run_flag")
 
     def __init__(
         self,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
-from airflow.providers.common.compat.sdk import AirflowException, BaseOperator
+from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, TaskDeferred
 
-from airflow_provider_cancel.exceptions import CampaignFinishedError
+from airflow_provider_cancel.exceptions import CampaignFinishedError, InvalidTarget
 from airflow_provider_cancel.hooks.base import CampaignVendorHook
 from airflow_provider_cancel.operators.memory import TryMemoryMixin
 from airflow_provider_cancel.operators.policy import task_failure_policy
@@ -21,7 +23,10 @@ from airflow_provider_cancel.utils.deferral import (
     defer_until,
     status_from_event,
 )
-from airflow_provider_cancel.utils.templating import is_blank
+from airflow_provider_cancel.utils.templating import is_blank, parse_flag
+
+#: The outcome a dry run reports: valid, and would be cancelled.
+WOULD_CANCEL = "would_cancel"
 
 HookT = TypeVar("HookT", bound=CampaignVendorHook)
 TargetT = TypeVar("TargetT", bound=Target)
@@ -47,6 +52,8 @@ class BaseCancelOperator(TryMemoryMixin, BaseOperator, Generic[HookT, TargetT]):
     :param retry_limit: HTTP attempts per request (retries honour ``Retry-After``), on the worker and
         in the trigger.
     :param request_timeout: HTTP read timeout in seconds; overrides the connection's ``timeout``.
+    :param dry_run: Validate and read the current status only; send no cancel, delete or purge, and
+        return ``outcome: "would_cancel"`` (templated; ``True``/``"true"``).
     """
 
     hook_class: type[HookT]
@@ -64,9 +71,11 @@ class BaseCancelOperator(TryMemoryMixin, BaseOperator, Generic[HookT, TargetT]):
         target_state: str = "cancelled",
         retry_limit: int = 5,
         request_timeout: float | None = None,
+        dry_run: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.dry_run_flag = dry_run  # not `dry_run`: BaseOperator.dry_run() is a method
         self.wait_for_completion = wait_for_completion
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.poll_interval = poll_interval
@@ -111,9 +120,51 @@ class BaseCancelOperator(TryMemoryMixin, BaseOperator, Generic[HookT, TargetT]):
 
     # ----------------------------------------------------------------- the run
     def execute(self, context: Any) -> dict[str, Any]:
-        with task_failure_policy(self.hook_class.non_retryable_codes):
+        with self.reporting_errors(context), task_failure_policy(self.hook_class.non_retryable_codes):
             self.validate()
+            if self.is_dry_run():
+                return self.dry_run_result()
             return self._cancel_and_wait(context)
+
+    def is_dry_run(self) -> bool:
+        try:
+            return parse_flag(self.dry_run_flag)
+        except ValueError as exc:
+            raise InvalidTarget(f"dry_run {exc}; nothing was sent.", field="dry_run") from None
+
+    def dry_run_plan(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """What a dry run reports as the target, and the status target to read (``None``: no status call)."""
+        if self.target_model is None:
+            return {}, None
+        target = self.target()
+        return target.to_dict(), target.status_target()
+
+    def dry_run_result(self) -> dict[str, Any]:
+        """Validate and read the current status where the vendor has a status call; send nothing that writes."""
+        target, status_target = self.dry_run_plan()
+        status = self.hook.get_status(**status_target) if status_target is not None else None
+        self.log.info(
+            "DRY RUN: would cancel %s%s; nothing was sent.",
+            target,
+            f" (now: {status.describe()})" if status is not None else " (the vendor has no status call)",
+        )
+        return {
+            "vendor": self.hook_class.vendor,
+            "target": target,
+            "outcome": WOULD_CANCEL,
+            "vendor_status": status.raw_status if status is not None else None,
+            "detail": {"current_status": status.to_dict() if status is not None else None},
+        }
+
+    @contextmanager
+    def reporting_errors(self, context: Any) -> Iterator[None]:
+        """On failure, leave a short message in XCom (``cancel_error``) for the kill switch's report."""
+        try:
+            yield
+        except Exception as exc:
+            if not isinstance(exc, TaskDeferred):
+                self.push_error(context, exc)
+            raise
 
     def _cancel_and_wait(self, context: Any) -> dict[str, Any]:
         result = self.cancel(context)
@@ -157,7 +208,7 @@ class BaseCancelOperator(TryMemoryMixin, BaseOperator, Generic[HookT, TargetT]):
         self, context: Any, event: dict[str, Any], result: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Resume after the trigger fired: fail on an error event, else return the cancel result with the final status."""
-        with task_failure_policy(self.hook_class.non_retryable_codes):
+        with self.reporting_errors(context), task_failure_policy(self.hook_class.non_retryable_codes):
             status = status_from_event(event)
         if result is None:  # resumed with the event only (`airflow dags test` drops defer kwargs)
             result = self.pull_result(context)

@@ -34,7 +34,7 @@ class LoopCommsCancelCampaignOperator(BaseCancelOperator[LoopCommsHook, LoopComm
 
     hook_class = LoopCommsHook
     target_model = LoopCommsCampaign
-    template_fields = ("campaign_id", "loop_comms_conn_id")
+    template_fields = ("campaign_id", "loop_comms_conn_id", "dry_run_flag")
 
     def __init__(
         self,

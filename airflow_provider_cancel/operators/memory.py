@@ -6,6 +6,7 @@ the same task instance already sent. Hooks are stateless, so this memory lives h
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import Any
 
@@ -13,6 +14,8 @@ from airflow_provider_cancel.status import CancelResult
 
 #: XCom key of the cancel result while the operator is deferred.
 CANCEL_RESULT_XCOM_KEY = "cancel_result"
+#: XCom key of a short message saying why the task failed (read by the kill switch's report).
+CANCEL_ERROR_XCOM_KEY = "cancel_error"
 
 
 def is_automatic_retry(context: Any, retries: int) -> bool:
@@ -114,6 +117,16 @@ class TryMemoryMixin:
         push = getattr(context.get("ti"), "xcom_push", None)
         if push is not None:
             push(key=CANCEL_RESULT_XCOM_KEY, value=result.to_dict() if isinstance(result, CancelResult) else result)
+
+    @staticmethod
+    def push_error(context: Any, exc: BaseException) -> None:
+        """Leave why this try failed in XCom; never fails the task over it. Messages never hold keys."""
+        push = getattr(context.get("ti"), "xcom_push", None)
+        if push is None:
+            return
+        error = getattr(exc, "error", exc)  # a PermanentFailure carries the domain error
+        with contextlib.suppress(Exception):
+            push(key=CANCEL_ERROR_XCOM_KEY, value=f"{type(error).__name__}: {error}"[:500])
 
     def pull_result(self, context: Any) -> Any:
         """The cancel result this try (or, where XComs survive, an earlier one) pushed, or ``None``."""

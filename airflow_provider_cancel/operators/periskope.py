@@ -54,7 +54,7 @@ class PeriskopeCancelBroadcastOperator(BaseCancelOperator[PeriskopeHook, Perisko
 
     hook_class = PeriskopeHook
     target_model = PeriskopeBroadcast
-    template_fields = ("broadcast_id", "periskope_conn_id")
+    template_fields = ("broadcast_id", "periskope_conn_id", "dry_run_flag")
 
     def __init__(
         self, *, broadcast_id: str, periskope_conn_id: str = PeriskopeHook.default_conn_name, **kwargs: Any
@@ -145,7 +145,7 @@ class PeriskopePurgeQueueOperator(BaseCancelOperator[PeriskopeHook, Target]):
     """
 
     hook_class = PeriskopeHook
-    template_fields = ("broadcast_id", "queue_ids", "periskope_conn_id")
+    template_fields = ("broadcast_id", "queue_ids", "periskope_conn_id", "dry_run_flag")
 
     def __init__(
         self,
@@ -171,6 +171,10 @@ class PeriskopePurgeQueueOperator(BaseCancelOperator[PeriskopeHook, Target]):
                 f"resend_purge_all_on_retry must be True or False (got {self.resend_purge_all_on_retry!r}); "
                 "nothing was purged."
             )
+
+    def dry_run_plan(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        body, mode = purge_request(self.broadcast_id or None, self.queue_ids or None, self.purge_all)
+        return {"mode": mode, **body}, None  # the queue has no per-job status to read
 
     def cancel(self, context: Any) -> CancelResult:
         if self.purge_all is True and not self.resend_purge_all_on_retry and self.is_automatic_retry(context):

@@ -261,6 +261,7 @@ class SuprSendCancelWorkflowOperator(_SuprSendCancelRunsOperator):
         "allow_broad_match",
         "settle_seconds",
         "suprsend_conn_id",
+        "dry_run_flag",
     )
 
     def __init__(
@@ -321,6 +322,7 @@ class SuprSendCancelBroadcastOperator(_SuprSendCancelRunsOperator):
         "allow_broad_match",
         "settle_seconds",
         "suprsend_conn_id",
+        "dry_run_flag",
     )
 
     def __init__(

@@ -16,6 +16,20 @@ import harness  # noqa: E402
 from airflow_provider_cancel.sandbox import SandboxServer  # noqa: E402
 
 
+def _airflow_line() -> tuple[int, int]:
+    from importlib.metadata import version
+
+    major, minor = version("apache-airflow-core").split(".")[:2]
+    return int(major), int(minor)
+
+
+#: Tests of behaviour that needs Airflow 3.3's task state store (memory across task tries); on 3.1 and
+#: 3.2 the provider degrades to warning that a retry cannot see what an earlier try did.
+requires_task_state_store = pytest.mark.skipif(
+    _airflow_line() < (3, 3), reason="needs Airflow 3.3's task_state_store (memory across task tries)"
+)
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/e2e" in str(item.fspath):

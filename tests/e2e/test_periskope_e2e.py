@@ -6,6 +6,8 @@ import json
 
 import harness
 
+from tests.e2e.conftest import requires_task_state_store
+
 PHONE = harness.SANDBOX_PERISKOPE_PHONE
 
 
@@ -122,6 +124,7 @@ def test_completed_and_unknown_broadcasts_fail_clearly(sandbox, run_dag):
     assert [r["broadcast_id"] for r in state(sandbox)["status_reads"]] == [completed["id"]]  # one read-back, no wait
 
 
+@requires_task_state_store
 def test_a_retry_after_our_own_delete_reports_deleted_not_not_found(sandbox, run_dag):
     # Try 1 deletes the broadcast, then every status read of its wait fails (503), so the task is retried.
     # Try 2's DELETE answers 404 (a deleted broadcast leaves no record): the task state store remembers

@@ -6,6 +6,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from tests.e2e.conftest import requires_task_state_store
+
 SETTLE = 3  # seconds of quiet that count as settled (production default: 60)
 
 
@@ -183,6 +185,7 @@ def requests_log(sandbox):
     return sandbox.admin("GET", "/requests?vendor=suprsend")["requests"]
 
 
+@requires_task_state_store
 def test_a_retry_after_the_wait_failed_waits_again_instead_of_succeeding(sandbox, run_dag):
     # The cancel does not take at once: the run keeps sending for `lag` seconds after it, past try 1's failure.
     lag = 55

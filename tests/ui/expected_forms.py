@@ -15,6 +15,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 import harness
 
+
+def _forms_from_metadata() -> bool:
+    from importlib.metadata import version
+
+    return tuple(int(p) for p in version("apache-airflow-core").split(".")[:2]) >= (3, 2)
+
+
+#: Airflow 3.2+ builds the form from provider info (JSON schema: number types, limits, patterns);
+#: 3.1 converts the hooks' WTForms widgets, which know strings and integers only, without limits.
+FORMS_FROM_METADATA = _forms_from_metadata()
+
 # Standard fields that mean nothing to these REST APIs and must not be shown.
 HIDDEN_STANDARD_FIELDS = frozenset({"url_schema", "port", "login"})
 

@@ -17,6 +17,7 @@ import pytest
 
 from tests.ui.expected_forms import (
     FORMS,
+    FORMS_FROM_METADATA,
     HIDDEN_STANDARD_FIELDS,
     VENDORS,
     ExpectedForm,
@@ -60,12 +61,16 @@ def test_extra_fields_have_labels_types_and_defaults(meta, vendor):
         got = extra[name]
         schema = got["schema"]
         assert schema["title"] == want.label, name
-        assert schema["type"] == want.type, name
         assert got["value"] == want.default, f"{name}: the form pre-fills {got['value']!r}"
         assert schema.get("enum") == want.enum, name
         assert schema.get("format") == want.format, name
-        assert schema.get("minimum") == want.minimum and schema.get("maximum") == want.maximum, name
         assert got["description"], f"{name} has no help text"
+        if FORMS_FROM_METADATA:
+            assert schema["type"] == want.type, name
+            assert schema.get("minimum") == want.minimum and schema.get("maximum") == want.maximum, name
+        else:  # Airflow 3.1: WTForms widgets, whole seconds, no limits
+            wanted = {"number": "integer"}.get(want.type[0] if isinstance(want.type, list) else want.type)
+            assert schema["type"][0] == (wanted or (want.type[0] if isinstance(want.type, list) else want.type)), name
 
 
 @pytest.mark.parametrize("vendor", VENDORS)
@@ -80,6 +85,7 @@ def test_secret_looking_fields_are_password_fields_that_airflow_masks(meta, vend
             assert should_hide_value_for_key(name), f"{name} is a password field Airflow would not mask"
 
 
+@pytest.mark.skipif(not FORMS_FROM_METADATA, reason="Airflow 3.1's WTForms forms carry no pattern")
 def test_periskope_phone_pattern_accepts_what_the_hook_accepts(meta):
     pattern = re.compile(meta["periskope"]["extra_fields"]["phone"]["schema"]["pattern"])
     for good in ("919874532456", "phone-abc_12"):

@@ -8,7 +8,10 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 
 
 def test_example_dags_parse_without_errors_or_lookups(monkeypatch):
-    from airflow.dag_processing.dagbag import DagBag
+    try:
+        from airflow.dag_processing.dagbag import DagBag  # Airflow 3.2+
+    except ImportError:
+        from airflow.models.dagbag import DagBag  # Airflow 3.1
     from airflow.sdk import BaseHook
 
     def refuse(*args, **kwargs):  # the scheduler parses DAG files often: no lookups at parse time

@@ -273,3 +273,37 @@ def test_execute_complete_without_result_kwargs_pulls_it_from_xcom(requests_mock
     }
     out = op.execute_complete(ctx, {"status": "success", "message": "ok", "campaign_status": status})
     assert out["outcome"] == "cancelled" and out["target"] == {"campaign_id": "c1", "channel": "email"}
+
+
+def test_dry_run_reads_the_status_and_sends_no_cancel(requests_mock):
+    requests_mock.get(GET, json={"id": "c1", "status": "Sending", "name": "promo"})
+    cancel = requests_mock.post(CANCEL, json={"message": "Campaign cancelled"})
+    op = ArselCancelCampaignOperator(task_id="t", campaign_id="c1", dry_run="{{ params.dry_run }}")
+    op.dry_run_flag = "True"  # as rendered
+    out = op.execute(make_context(xcom=True))
+    assert not cancel.called and [r.method for r in requests_mock.request_history] == ["GET"]
+    assert out["outcome"] == "would_cancel" and out["vendor_status"] == "Sending"
+    assert out["detail"]["current_status"]["state"] == "active"
+    assert "dry_run_flag" in ArselCancelCampaignOperator.template_fields
+
+
+def test_dry_run_must_be_a_boolean():
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    op = ArselCancelCampaignOperator(task_id="t", campaign_id="c1", dry_run="perhaps")
+    with pytest.raises(AirflowFailException, match="dry_run must be true or false"):
+        op.execute(make_context())
+
+
+def test_a_failed_cancel_leaves_its_reason_for_the_report(requests_mock):
+    requests_mock.post(
+        CANCEL, status_code=404, json={"status_code": 404, "name": "not_found", "message": "Campaign not found"}
+    )
+    ctx = make_context(xcom=True)
+    with pytest.raises(Exception, match="404"):
+        ArselCancelCampaignOperator(task_id="t", campaign_id="c1").execute(ctx)
+    assert (
+        ctx["ti"]
+        .xcoms["cancel_error"]
+        .startswith("VendorAPIError: arsel POST /email/campaigns/c1/cancel failed: HTTP 404")
+    )

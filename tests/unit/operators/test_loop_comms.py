@@ -126,7 +126,9 @@ def test_operator_refuses_a_bad_campaign_id_before_any_http(requests_mock, bad):
 def test_operator_constructor_looks_nothing_up(monkeypatch):
     monkeypatch.setattr(LoopCommsHook, "get_connection", lambda *a, **k: pytest.fail("looked up in ctor"))
     op = LoopCommsCancelCampaignOperator(task_id="t", campaign_id="{{ params.id }}", loop_comms_conn_id="missing")
-    assert op.template_fields == ("campaign_id", "loop_comms_conn_id") and op.resolved_conn_id == "missing"
+    assert (
+        op.template_fields == ("campaign_id", "loop_comms_conn_id", "dry_run_flag") and op.resolved_conn_id == "missing"
+    )
 
 
 def test_operator_returns_json_result_and_a_retry_cancels_the_same_campaign(requests_mock):

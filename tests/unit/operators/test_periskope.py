@@ -67,7 +67,7 @@ def conn(set_conn):
 def test_operator_constructor_does_no_connection_lookup(monkeypatch):
     monkeypatch.setattr(PeriskopeHook, "get_connection", lambda *a, **k: pytest.fail("looked up a connection"))
     op = PeriskopeCancelBroadcastOperator(task_id="t", broadcast_id="{{ params.id }}")
-    assert op.template_fields == ("broadcast_id", "periskope_conn_id")
+    assert op.template_fields == ("broadcast_id", "periskope_conn_id", "dry_run_flag")
 
 
 @pytest.mark.parametrize("cls", [PeriskopeCancelBroadcastOperator, PeriskopePurgeQueueOperator])
@@ -434,7 +434,12 @@ def test_resend_purge_all_on_retry_must_be_a_literal_bool(requests_mock, flag):
 
 
 def test_purge_template_fields_exclude_the_opt_in():
-    assert set(PeriskopePurgeQueueOperator.template_fields) == {"broadcast_id", "queue_ids", "periskope_conn_id"}
+    assert set(PeriskopePurgeQueueOperator.template_fields) == {
+        "broadcast_id",
+        "queue_ids",
+        "periskope_conn_id",
+        "dry_run_flag",
+    }
     assert not {"purge_all", "resend_purge_all_on_retry"} & set(PeriskopePurgeQueueOperator.template_fields)
 
 

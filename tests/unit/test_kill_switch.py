@@ -1,0 +1,97 @@
+"""The kill switch's decisions (Airflow-free): targets, approval, per-kind arguments, the report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airflow_provider_cancel.exceptions import InvalidTarget
+from airflow_provider_cancel.kill_switch import (
+    FAILED,
+    NOT_RUN,
+    Plan,
+    markdown_table,
+    operator_kwargs,
+    read_targets,
+    result_row,
+    row,
+    summarise,
+    text_table,
+)
+
+ARSEL = {"vendor": "arsel", "campaign_id": "c1", "channel": "sms"}
+BROAD = {"vendor": "suprsend_broadcast", "list_id": "all", "allow_broad_match": True}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        [ARSEL],
+        json.dumps([ARSEL]),
+        str([ARSEL]),  # what "{{ params.targets }}" renders a Python list as
+        ARSEL,  # one target object on its own
+    ],
+)
+def test_targets_come_as_a_list_json_text_or_rendered_text(raw):
+    (target,) = read_targets(raw)
+    assert target.to_dict()["campaign_id"] == "c1" and target.channel == "sms"
+
+
+@pytest.mark.parametrize("raw", ["", "[]", None, "[not json"])
+def test_no_or_unreadable_targets_are_refused(raw):
+    with pytest.raises(InvalidTarget, match="targets"):
+        read_targets(raw)
+
+
+def test_approval_is_needed_above_the_threshold_or_for_a_broad_filter():
+    ten = read_targets([{**ARSEL, "campaign_id": f"c{i}"} for i in range(10)])
+    assert not Plan(ten, dry_run=False).needs_approval
+    eleven = read_targets([{**ARSEL, "campaign_id": f"c{i}"} for i in range(11)])
+    plan = Plan(eleven, dry_run=False)
+    assert plan.needs_approval and "11 targets, more than the approval threshold of 10" in plan.approval_reasons[0]
+    broad = Plan(read_targets([BROAD]), dry_run=False)
+    assert broad.needs_approval and "broad filter" in broad.approval_reasons[0]
+    assert not Plan(read_targets([BROAD]), dry_run=False, skip_approval=True).needs_approval
+    assert not Plan(read_targets([BROAD]), dry_run=True).needs_approval  # a dry run never waits for a person
+    assert Plan(read_targets([ARSEL] * 1), dry_run=False, approval_threshold=0).needs_approval
+
+
+def test_a_dry_run_hands_no_target_to_any_cancel_task():
+    plan = Plan(read_targets([ARSEL, BROAD]), dry_run=True)
+    assert plan.cancel_kwargs("arsel") == [] and plan.cancel_kwargs("suprsend_broadcast") == []
+    live = Plan(read_targets([ARSEL, BROAD]), dry_run=False, skip_approval=True)
+    assert live.cancel_kwargs("arsel") == [
+        {"campaign_id": "c1", "channel": "sms", "idempotency_key": None, "arsel_conn_id": "arsel_default"}
+    ]
+    assert live.cancel_kwargs("periskope") == []
+
+
+def test_operator_kwargs_carry_the_connection_under_the_vendor_name():
+    (target,) = read_targets([{**ARSEL, "conn_id": "arsel_eu"}])
+    assert operator_kwargs(target)["arsel_conn_id"] == "arsel_eu"
+    (workflow,) = read_targets([{"vendor": "suprsend_workflow", "recipients": '["u1"]', "allow_broad_match": "true"}])
+    kwargs = operator_kwargs(workflow)
+    assert kwargs["recipients"] == ["u1"] and kwargs["allow_broad_match"] is True
+    assert kwargs["suprsend_conn_id"] == "suprsend_default"
+    json.dumps(kwargs)  # mapped task arguments are stored as JSON
+
+
+def test_result_rows_from_a_result_an_error_or_nothing():
+    target = read_targets([ARSEL])[0].to_dict()
+    done = result_row(
+        target, {"outcome": "cancelled", "vendor_status": "cancelled", "final_status": {"state": "cancelled"}}, None
+    )
+    assert (done["outcome"], done["final_state"], done["error"]) == ("cancelled", "cancelled", None)
+    failed = result_row(target, None, "CampaignFinishedError: it was sent")
+    assert failed["outcome"] == FAILED and "sent" in failed["error"]
+    assert result_row(target, None, None)["outcome"] == NOT_RUN
+
+
+def test_tables_escape_vendor_text_and_summaries_count():
+    target = read_targets([ARSEL])[0].to_dict()
+    rows = [row(target, "cancelled", vendor_status="a|b\nc"), row(target, FAILED, error="HTTP 404")]
+    table = markdown_table(rows)
+    assert "a\\|b c" in table and table.count("\n") == 3  # header, rule, two rows
+    assert "HTTP 404" in text_table(rows)
+    assert summarise(rows) == "2 target(s): 1 cancelled, 1 failed"
