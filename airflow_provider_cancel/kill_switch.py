@@ -25,16 +25,19 @@ FAILED = "failed"
 NOT_RUN = "not_run"
 
 
-def read_targets(raw: Any) -> list[Target]:
+def read_targets(raw: Any, *, allow_empty: bool = False) -> list[Target]:
     """
     The targets as given: a list, or the JSON (or Python) text a template renders one as.
 
     Raises one :class:`InvalidTarget` naming every problem by position and field; nothing is sent.
+    An empty list is refused (a kill switch run with nothing to stop is a mistake) unless ``allow_empty``.
     """
     try:
         items = parse_list(raw) if isinstance(raw, str) else raw
     except ValueError as exc:
         raise InvalidTarget(f"targets {exc}", field="targets") from None
+    if items is None and allow_empty:
+        return []
     if items is None:
         raise InvalidTarget("targets is empty: give a JSON list of target objects", field="targets")
     if isinstance(items, Mapping):

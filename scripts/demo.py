@@ -164,11 +164,156 @@ def loop_comms(sandbox: SandboxServer, run: Callable[[str, dict], harness.DagRun
     ]
 
 
+def kill_switch(sandbox: SandboxServer, run: Callable[[str, dict], harness.DagRunResult]) -> list[Row]:
+    """The main job: one run stops the bad campaigns at all four vendors; dry run first, then the report."""
+    sandbox.admin("POST", "/reset")
+    arsel_campaigns = sandbox.admin(
+        "POST",
+        "/arsel/seed",
+        {
+            "campaigns": [
+                {"channel": "email", "name": "Cyber Monday (wrong prices)", "status": "sending"},
+                {"channel": "sms", "name": "Cyber Monday SMS", "status": "queued"},
+                {"channel": "email", "name": "Order receipts (fine)", "status": "sending"},
+            ]
+        },
+    )["campaigns"]
+    sandbox.admin(
+        "POST",
+        "/periskope/seed",
+        {
+            "broadcasts": [
+                {"id": "cyber-monday-wa", "status": "inprogress", "delay": 60},
+                {"id": "otp-wa", "status": "inprogress", "delay": 60},
+            ]
+        },
+    )
+    sandbox.admin(
+        "POST",
+        "/loop/seed",
+        {
+            "campaigns": [
+                {"id": "cyber-monday-push", "status": "sending", "advance_every_s": 600},
+                {"id": "care-reminders", "status": "sending", "advance_every_s": 600},
+            ]
+        },
+    )
+    sending = {"message_every_s": 1, "total_messages": 500}
+    sandbox.admin(
+        "POST",
+        "/suprsend/seed",
+        {
+            "workflow_runs": [
+                {
+                    "execution_id": "dsl_cm_1",
+                    "workflow_slug": "cyber-monday",
+                    "recipient": "u1",
+                    "idempotency_key": "cm-2026",
+                    **sending,
+                },
+                {
+                    "execution_id": "dsl_cm_2",
+                    "workflow_slug": "cyber-monday",
+                    "recipient": "u2",
+                    "idempotency_key": "cm-2026",
+                    **sending,
+                },
+                {
+                    "execution_id": "dsl_otp",
+                    "workflow_slug": "otp",
+                    "recipient": "u3",
+                    "idempotency_key": "otp-1",
+                    **sending,
+                },
+            ]
+        },
+    )
+    bad_arsel = arsel_campaigns[:2]
+    targets = [
+        *({"vendor": "arsel", "campaign_id": c["id"], "channel": c["channel"]} for c in bad_arsel),
+        {"vendor": "periskope", "broadcast_id": "cyber-monday-wa"},
+        {"vendor": "loop_comms", "campaign_id": "cyber-monday-push"},
+        {"vendor": "suprsend_workflow", "idempotency_key": "cm-2026", "settle_seconds": 3},
+    ]
+    print(f"\nThe kill switch: {len(targets)} targets at 4 vendors. First a dry run (sends nothing):", flush=True)
+    dry = run("kill_switch", {"targets": targets})
+    print_report(dry.xcom("kill_switch.report"))
+    print("Then the real run (skip_approval: the person who read the dry run said go):", flush=True)
+    live = run("kill_switch", {"targets": targets, "dry_run": False, "skip_approval": True})
+    report = live.xcom("kill_switch.report") or {"rows": []}
+    print_report(report)
+    outcome = {
+        r["target"].get("campaign_id") or r["target"].get("broadcast_id") or r["target"].get("idempotency_key"): r[
+            "outcome"
+        ]
+        for r in report["rows"]
+    }
+    after_arsel = {c["id"]: c["status"] for c in sandbox.admin("GET", "/arsel/state")["campaigns"]}
+    after_wa = {b["id"]: b["status"] for b in sandbox.admin("GET", "/periskope/state")["broadcasts"]}
+    after_loop = {c["id"]: c["status"] for c in sandbox.admin("GET", "/loop/state")["campaigns"]}
+    runs = {r["execution_id"]: r["status"] for r in sandbox.admin("GET", "/suprsend/state")["workflow_runs"]}
+    rows = [
+        Row(
+            "Arsel",
+            f"{c['channel']}: {c['name']}",
+            c["status"],
+            after_arsel[c["id"]],
+            c in bad_arsel,
+            outcome.get(c["id"], "-"),
+        )
+        for c in arsel_campaigns
+    ]
+    rows += [
+        Row(
+            "Periskope",
+            "broadcast cyber-monday-wa",
+            "inprogress",
+            after_wa["cyber-monday-wa"],
+            True,
+            outcome.get("cyber-monday-wa", "-"),
+        ),
+        Row("Periskope", "broadcast otp-wa", "inprogress", after_wa["otp-wa"], False),
+        Row(
+            "Loop Health comms",
+            "campaign cyber-monday-push",
+            "sending",
+            after_loop["cyber-monday-push"],
+            True,
+            outcome.get("cyber-monday-push", "-"),
+        ),
+        Row("Loop Health comms", "campaign care-reminders", "sending", after_loop["care-reminders"], False),
+    ]
+    rows += [
+        Row(
+            "SuprSend",
+            f"workflow run {e}",
+            "in_progress",
+            runs[e],
+            e != "dsl_otp",
+            outcome.get("cm-2026", "-") if e != "dsl_otp" else "-",
+        )
+        for e in ("dsl_cm_1", "dsl_cm_2", "dsl_otp")
+    ]
+    return rows
+
+
+def print_report(report: dict | None) -> None:
+    from airflow_provider_cancel.kill_switch import summarise, text_table
+
+    if not report:
+        print("    (no report)", flush=True)
+        return
+    print("    " + summarise(report["rows"]), flush=True)
+    for line in text_table(report["rows"]).splitlines():
+        print("    " + line, flush=True)
+
+
 SCENARIOS: list[Callable[[SandboxServer, Callable[[str, dict], harness.DagRunResult]], list[Row]]] = [
     arsel,
     suprsend,
     periskope,
     loop_comms,
+    kill_switch,  # last: the main job
 ]
 
 

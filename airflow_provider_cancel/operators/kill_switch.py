@@ -72,11 +72,13 @@ def _flag(name: str, value: Any) -> bool:
         raise AirflowFailException(f"{name} {exc}; nothing was sent.") from None
 
 
-def make_plan(targets: Any, dry_run: Any, skip_approval: Any, approval_threshold: int) -> Plan:
+def make_plan(
+    targets: Any, dry_run: Any, skip_approval: Any, approval_threshold: int, allow_empty: bool = False
+) -> Plan:
     from airflow_provider_cancel.exceptions import InvalidTarget
 
     try:
-        parsed = read_targets(targets)
+        parsed = read_targets(targets, allow_empty=allow_empty)
     except InvalidTarget as exc:
         raise AirflowFailException(f"Invalid kill-switch targets; nothing was sent. {exc}") from None
     return Plan(
@@ -128,6 +130,7 @@ def kill_switch_task_group(
     wait_timeout: float = 3600.0,
     retries: int = 2,
     retry_delay: timedelta = timedelta(seconds=10),
+    allow_empty: bool = False,
 ) -> Any:
     """
     Build the kill switch inside the current DAG and return its ``TaskGroup``.
@@ -146,6 +149,8 @@ def kill_switch_task_group(
     :param wait_timeout: Seconds a cancel may take to be confirmed before its task fails.
     :param retries: Task retries of each target's cancel (a retry never sends a second, different cancel).
     :param retry_delay: Delay between those retries.
+    :param allow_empty: An empty target list is a run that does nothing (for a standing kill list),
+        instead of an error.
     """
     from airflow.sdk import TaskGroup, task
 
@@ -163,7 +168,7 @@ def kill_switch_task_group(
             import logging
 
             log = logging.getLogger("airflow.task")
-            plan = make_plan(targets, dry_run, skip_approval, approval_threshold)
+            plan = make_plan(targets, dry_run, skip_approval, approval_threshold, allow_empty)
             if plan.dry_run or plan.needs_approval:
                 rows = preview_rows(plan, log)
             else:

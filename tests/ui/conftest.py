@@ -8,19 +8,12 @@ downloaded. Screenshots go to ``test-artifacts/ui/`` (gitignored).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 
 import harness  # noqa: E402
+
+from tests.api_server import API_SERVER_ENV, ApiServer, ApiServerFailed, running_api_server  # noqa: E402
 
 ARTIFACTS = REPO / "test-artifacts" / "ui"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -45,7 +40,6 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-API_SERVER_START_TIMEOUT = 90.0
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,110 +56,24 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"tests/ui: {note}")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class ApiServer:
-    """A running ``airflow api-server``; ``call`` speaks its REST API (auth is automatic: all admins)."""
-
-    url: str
-    process: subprocess.Popen
-    log_path: Path
-    env: dict[str, str]  # its AIRFLOW_HOME and config, for running `airflow` commands on its database
-
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        """``(status, parsed JSON)`` of one request; HTTP errors are returned, not raised."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            f"{self.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            raw = exc.read()
-            try:
-                return exc.code, json.loads(raw or b"null")
-            except ValueError:
-                return exc.code, raw.decode("utf-8", "replace")
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
 @pytest.fixture(scope="session")
 def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
     home = tmp_path_factory.mktemp("airflow-ui-home")
     dags = home / "dags"
     dags.mkdir()
-    env = harness.airflow_env(
-        home,
-        dags_folder=dags,
-        extra={
-            "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager."
-            "SimpleAuthManager",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        },
-    )
+    env = harness.airflow_env(home, dags_folder=dags, extra=API_SERVER_ENV)
     subprocess.run([harness.AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, text=True, timeout=300)
-    port = _free_port()
-    log_path = home / "api-server.log"
-    with log_path.open("w") as log:
-        # -w 1: uvicorn then serves in this very process, so the wrapper's back-port applies.
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                str(Path(__file__).with_name("airflow_api_server.py")),
-                "api-server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-w",
-                "1",
-                "--apps",
-                "core",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = ApiServer(f"http://127.0.0.1:{port}", process, log_path, env)
+    wrapper = [sys.executable, str(Path(__file__).with_name("airflow_api_server.py")), "api-server"]
     try:
-        deadline = time.monotonic() + API_SERVER_START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"airflow api-server exited with {process.returncode}:\n{server.log_tail()}")
-            try:
-                status, _ = server.call("GET", "/api/v2/monitor/health")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"airflow api-server did not answer in {API_SERVER_START_TIMEOUT}s:\n{server.log_tail()}")
-            time.sleep(0.3)
-        if "back-ported apache/airflow#73298" in log_path.read_text(errors="replace"):
-            _NOTES.append(
-                "this Airflow lacks apache/airflow#73298 (Test button on connections without a port); "
-                "the test API server back-ported it (tests/ui/airflow_api_server.py)"
-            )
-        yield server
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        with running_api_server(home, env, wrapper) as server:
+            if "back-ported apache/airflow#73298" in server.log_path.read_text(errors="replace"):
+                _NOTES.append(
+                    "this Airflow lacks apache/airflow#73298 (Test button on connections without a port); "
+                    "the test API server back-ported it (tests/ui/airflow_api_server.py)"
+                )
+            yield server
+    except ApiServerFailed as exc:
+        pytest.fail(str(exc))
 
 
 # Module scope: Playwright's sync API keeps an event loop running in the main thread while it is

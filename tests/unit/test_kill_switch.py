@@ -95,3 +95,9 @@ def test_tables_escape_vendor_text_and_summaries_count():
     assert "a\\|b c" in table and table.count("\n") == 3  # header, rule, two rows
     assert "HTTP 404" in text_table(rows)
     assert summarise(rows) == "2 target(s): 1 cancelled, 1 failed"
+
+
+def test_an_empty_standing_list_is_allowed_only_when_asked():
+    assert read_targets("[]", allow_empty=True) == []
+    with pytest.raises(InvalidTarget, match="empty"):
+        read_targets("[]")
