@@ -72,15 +72,17 @@ class ApiServerFailed(RuntimeError):
 
 
 @contextmanager
-def running_api_server(home: Path, env: dict[str, str], argv: list[str] | None = None) -> Iterator[ApiServer]:
+def running_api_server(
+    home: Path, env: dict[str, str], argv: list[str] | None = None, *, apps: str = "core", port: int | None = None
+) -> Iterator[ApiServer]:
     """Start ``airflow api-server`` on a free loopback port with ``env`` (a migrated ``home``); stop it after."""
-    port = free_port()
+    port = port or free_port()
     log_path = home / "api-server.log"
     command = argv or [harness.AIRFLOW, "api-server"]
     with log_path.open("w") as log:
         # -w 1: uvicorn then serves in this very process (a wrapper's patches apply).
         process = subprocess.Popen(
-            [*command, "-H", "127.0.0.1", "-p", str(port), "-w", "1", "--apps", "core"],
+            [*command, "-H", "127.0.0.1", "-p", str(port), "-w", "1", "--apps", apps],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

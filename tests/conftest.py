@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
+from pathlib import Path
+
+# scripts/harness.py (runs example DAGs, builds connections) is shared by the demo and the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 # Set before Airflow is imported anywhere, so no test touches the developer's ~/airflow.
 _HOME = tempfile.mkdtemp(prefix="apc-airflow-home-")
