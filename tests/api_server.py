@@ -47,12 +47,25 @@ class ApiServer:
     log_path: Path
     env: dict[str, str]  # its AIRFLOW_HOME and config, for running `airflow` commands on its database
 
+    token: str | None = None
+
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """``(status, parsed JSON)`` of one request; HTTP errors are returned, not raised."""
+        status, answer = self._call(method, path, body)
+        if status == 401 and self.token is None and not path.startswith("/auth/"):
+            # Airflow 3.1/3.2 want a token even when every user is an admin; GET /auth/token gives one then.
+            code, issued = self._call("GET", "/auth/token")
+            if code in (200, 201) and isinstance(issued, dict) and issued.get("access_token"):
+                self.token = issued["access_token"]
+                return self._call(method, path, body)
+        return status, answer
+
+    def _call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            f"{self.url}{path}", data=data, method=method, headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 return response.status, json.loads(response.read() or b"null")

@@ -211,3 +211,23 @@ def test_an_invalid_list_names_every_mistake_and_sends_nothing(sandbox, run_dag)
     ):
         assert mistake in result.output, mistake
     assert sandbox.admin("GET", "/requests")["requests"] == []  # nothing was sent, not even a read
+
+
+def test_the_scheduled_kill_list_cancels_then_reports_already_cancelled(sandbox, airflow_home):
+    import json
+
+    import harness
+
+    (campaign,) = sandbox.admin(
+        "POST", "/arsel/seed", {"campaigns": [{"channel": "sms", "name": "on the kill list", "status": "sending"}]}
+    )["campaigns"]
+    kill_list = [{"vendor": "arsel", "campaign_id": campaign["id"], "channel": "sms"}]
+    env = {**harness.connection_env(sandbox.url), "AIRFLOW_VAR_KILL_SWITCH_TARGETS": json.dumps(kill_list)}
+    first = harness.run_dag(airflow_home, "scheduled_kill_switch", {}, env)
+    assert first.state == "success", first.tail()
+    assert first.xcom("kill_switch.report")["counts"] == {"cancelled": 1}
+    second = harness.run_dag(airflow_home, "scheduled_kill_switch", {}, env)  # idempotent: still a success
+    assert second.state == "success", second.tail()
+    assert second.xcom("kill_switch.report")["counts"] == {"already_cancelled": 1}
+    empty = harness.run_dag(airflow_home, "scheduled_kill_switch", {}, harness.connection_env(sandbox.url))
+    assert empty.state == "success" and empty.xcom("kill_switch.report")["counts"] == {}

@@ -101,3 +101,46 @@ def test_an_empty_standing_list_is_allowed_only_when_asked():
     assert read_targets("[]", allow_empty=True) == []
     with pytest.raises(InvalidTarget, match="empty"):
         read_targets("[]")
+
+
+def _kill_switch_dag():
+    from airflow.sdk import DAG
+
+    from airflow_provider_cancel.operators.kill_switch import kill_switch_task_group
+
+    with DAG("ks_unit", schedule=None) as dag:
+        kill_switch_task_group(targets=[ARSEL], pools={"arsel": "cancel_arsel"})
+    return dag
+
+
+def test_the_task_group_maps_one_cancel_task_per_kind_after_the_approval():
+    from airflow_provider_cancel.vendors import target_kinds
+
+    dag = _kill_switch_dag()
+    for kind in target_kinds():
+        cancel = dag.get_task(f"kill_switch.cancel_{kind}")
+        assert cancel.upstream_task_ids >= {"kill_switch.approval", f"kill_switch.targets_{kind}"}
+        assert cancel.trigger_rule == "none_failed" and "kill_switch.report" in cancel.downstream_task_ids
+    assert dag.get_task("kill_switch.cancel_arsel").partial_kwargs["pool"] == "cancel_arsel"
+    assert dag.get_task("kill_switch.report").trigger_rule == "all_done"
+
+
+def test_a_run_that_needs_approval_fails_before_cancelling_where_there_is_no_approval_operator(monkeypatch):
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    from airflow_provider_cancel.operators import kill_switch as module
+
+    gate = _kill_switch_dag().get_task("kill_switch.gate")
+    monkeypatch.setattr(module, "approval_operator_class", lambda: None)
+    with pytest.raises(AirflowFailException, match="skip_approval=true"):
+        gate.python_callable(needs_approval=True, dry_run=False)
+    assert gate.python_callable(needs_approval=False, dry_run=False) == []  # nobody needed: nothing to fail
+
+
+def test_unknown_pool_kinds_are_refused_at_parse():
+    from airflow.sdk import DAG
+
+    from airflow_provider_cancel.operators.kill_switch import kill_switch_task_group
+
+    with DAG("ks_bad", schedule=None), pytest.raises(ValueError, match="unknown target kinds"):
+        kill_switch_task_group(targets=[], pools={"mailgun": "p"})
