@@ -2,8 +2,8 @@
 # The test command (README, CI). Installs what it needs, checks formatting, lint and types, then:
 #   - the whole suite on the pinned Airflow 3.3 (unit, sandbox, end-to-end runs of real Airflow
 #     against the sandbox, the connection UI in headless Chromium against a real `airflow api-server`);
-#   - the end-to-end and UI tests (and the example DAGs' parse check) on Airflow 3.2 and 3.1, each in
-#     its own virtualenv with its own constraints.
+#   - the end-to-end, deployment and UI tests (and the example DAGs' parse check) on Airflow 3.2 and 3.1,
+#     each in its own virtualenv with its own constraints.
 # With arguments, runs only pytest on Airflow 3.3 with those arguments (e.g. `-m "not e2e"`, `-k arsel`);
 # AIRFLOW_LINE=3.1 picks another tested line for that.
 set -euo pipefail
@@ -22,7 +22,7 @@ echo "== ruff format --check, ruff check, mypy"
 echo "== Airflow 3.3: the whole suite"
 .venv/bin/python -m pytest
 for line in 3.2 3.1; do
-  echo "== Airflow $line: end-to-end and UI tests"
+  echo "== Airflow $line: end-to-end, deployment and UI tests"
   AIRFLOW_LINE=$line bash scripts/bootstrap.sh
-  ".venv-airflow-$line/bin/python" -m pytest tests/e2e tests/ui tests/unit/test_example_dags.py
+  ".venv-airflow-$line/bin/python" -m pytest tests/e2e tests/deployment tests/ui tests/unit/test_example_dags.py
 done

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.ui.conftest import browser, page  # noqa: F401 - the UI tests' Chromium fixtures
+from tests.ui.conftest import browser, open_page, page  # noqa: F401 - the UI tests' Chromium fixtures
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "kill-switch"
 
@@ -46,7 +46,7 @@ def test_trigger_from_the_form_approve_in_the_ui_and_the_run_succeeds(deployment
     deployment.dag_ready("kill_switch")
     before = latest_run(deployment)
 
-    page.goto(f"{deployment.api.url}/dags/kill_switch")
+    open_page(page, f"{deployment.api.url}/dags/kill_switch")
     page.get_by_role("button", name="Trigger").first.click()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_text("Run Parameters")).to_be_visible()
@@ -78,7 +78,7 @@ def test_trigger_from_the_form_approve_in_the_ui_and_the_run_succeeds(deployment
     # Nothing cancelled while the person decides.
     assert {c["status"] for c in sandbox.admin("GET", "/arsel/state")["campaigns"]} == {"sending"}
 
-    page.goto(f"{deployment.api.url}/dags/kill_switch/runs/{run_id}/tasks/kill_switch.approval/required_actions")
+    open_page(page, f"{deployment.api.url}/dags/kill_switch/runs/{run_id}/tasks/kill_switch.approval/required_actions")
     approve = page.get_by_role("button", name="Approve")
     expect(approve).to_be_visible(timeout=60_000)
     expect(page.get_by_text(campaigns[0]["id"]).first).to_be_visible()  # the dry-run table is shown
@@ -86,7 +86,7 @@ def test_trigger_from_the_form_approve_in_the_ui_and_the_run_succeeds(deployment
     approve.click()
 
     state = deployment.wait_for_run("kill_switch", run_id)
-    page.goto(f"{deployment.api.url}/dags/kill_switch/runs/{run_id}")
+    open_page(page, f"{deployment.api.url}/dags/kill_switch/runs/{run_id}")
     page.wait_for_timeout(3000)
     shot(page, "03-run")
     assert state == "success", (deployment.task_states("kill_switch", run_id), deployment.logs())

@@ -17,8 +17,9 @@ import harness
 import pytest
 
 from tests.api_server import API_SERVER_ENV, ApiServer, running_api_server
+from tests.e2e.conftest import requires_awaiting_input
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, requires_awaiting_input]
 
 APPROVAL = "kill_switch.approval"
 

@@ -121,3 +121,11 @@ def page(browser: Any) -> Iterator[Any]:
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def open_page(page: Any, url: str) -> None:
+    """Go to ``url``; on Airflow 3.1/3.2 the first visit logs in (every user an admin) and lands on "/", so go again."""
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    if not page.url.startswith(url):
+        page.goto(url)

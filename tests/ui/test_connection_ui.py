@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from tests.ui.conftest import open_page
 from tests.ui.expected_forms import FORMS, VENDORS, ExpectedForm, hook_meta
 
 pytestmark = [pytest.mark.ui, pytest.mark.e2e]  # e2e: keeps `-m "not e2e"` the fast set
@@ -85,7 +86,7 @@ def test_running_server_offers_the_forms_the_ui_service_builds(api_server):
 def open_add_connection_form(page: Any, api_server: Any, form: ExpectedForm, conn_id: str) -> Any:
     from playwright.sync_api import expect
 
-    page.goto(f"{api_server.url}/connections")
+    open_page(page, f"{api_server.url}/connections")
     page.get_by_role("button", name="Add Connection").click()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_role("heading", name="Add Connection")).to_be_visible()

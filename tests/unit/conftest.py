@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+# The shared helpers under tests/unit/support assert too: have pytest explain their failures as in a test module.
+pytest.register_assert_rewrite("tests.unit.support")
+
 
 class FakeTaskStateStore:
     """Airflow 3.3's ``context["task_state_store"]``: one task instance's keys, shared by all its tries."""

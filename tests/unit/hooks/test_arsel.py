@@ -7,10 +7,8 @@ import pytest
 from airflow_provider_cancel.exceptions import CampaignFinishedError, InvalidTarget, VendorAPIError
 from airflow_provider_cancel.hooks.arsel import ArselHook
 from airflow_provider_cancel.status import CampaignState, CancelOutcome
+from tests.unit.support.arsel import BASE, CANCEL, GET, set_default_conn
 
-BASE = "https://arsel.test/v1"
-CANCEL = f"{BASE}/email/campaigns/c1/cancel"
-GET = f"{BASE}/email/campaigns/c1"
 NOT_CANCELLABLE = {
     "status_code": 400,
     "name": "bad_request",
@@ -20,7 +18,7 @@ NOT_CANCELLABLE = {
 
 @pytest.fixture(autouse=True)
 def conn(set_conn):
-    set_conn("arsel_default", "arsel", BASE)
+    set_default_conn(set_conn)
 
 
 @pytest.mark.parametrize("body", [{"message": "Campaign cancelled"}, {"id": "c1"}])

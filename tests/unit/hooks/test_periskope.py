@@ -15,38 +15,28 @@ from airflow_provider_cancel.exceptions import (
 from airflow_provider_cancel.hooks.periskope import PRIOR_DELETED, PRIOR_UNANSWERED, PeriskopeHook, PurgeAllUnanswered
 from airflow_provider_cancel.operators.policy import is_permanent
 from airflow_provider_cancel.status import CampaignState, CancelOutcome
-from airflow_provider_cancel.vendors.periskope import VENDOR
+from tests.unit.support.periskope import (
+    BASE,
+    BID,
+    CONFLICT,
+    DELETE,
+    KEY,
+    PHONE,
+    PURGE,
+    STATUS,
+    STOPPED,
+    UNANSWERED,
+    set_default_conn,
+    set_sandbox_conn,
+    status_body,
+)
 
-BASE = "https://periskope.test/v1"
-BID = "b25192d5-2370-4a69-b844-aae5e2bfae92"
-DELETE = f"{BASE}/message/broadcast/{BID}"
-STATUS = f"{BASE}/queue/broadcast?broadcast_id={BID}"
-PURGE = f"{BASE}/message/queues/purge"
-PHONE = "919874532456"
-KEY = "pk_unit_test_key_123"
 NOT_FOUND = {"status": "NOT_FOUND_ERROR", "message": "Not found", "code": 404}
-STOPPED = {"broadcast_id": BID, "status": "stopped"}
-CONFLICT = {"status": "CONFLICT_ERROR", "message": "Broadcast is already stopped", "code": 409}
-
-
-def status_body(raw, **extra) -> dict:
-    return {
-        "broadcast_id": BID,
-        "org_id": "org_1",
-        "total_chats": 10,
-        "sent_chats": 4,
-        "failed_chats": 0,
-        "pending_chats": 6,
-        "scheduled_at": None,
-        "broadcast_status": raw,
-        "logs": [],
-        **extra,
-    }
 
 
 @pytest.fixture(autouse=True)
 def conn(set_conn):
-    set_conn("periskope_default", "periskope", BASE, password=KEY, phone=PHONE)
+    set_default_conn(set_conn)
 
 
 # ------------------------------------------------------------------ construction
@@ -322,15 +312,7 @@ def test_a_purge_all_that_could_not_connect_says_nothing_was_purged(requests_moc
         PeriskopeHook(retry_limit=2).purge_queue(purge_all=True)
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [
-        {"status_code": 503, "json": {}},
-        {"status_code": 500, "json": {}},
-        {"exc": requests.exceptions.ReadTimeout},
-        {"exc": requests.exceptions.ConnectionError},
-    ],
-)
+@pytest.mark.parametrize("answer", UNANSWERED)
 def test_an_unanswered_purge_all_is_an_ambiguous_write_never_repeated(requests_mock, no_sleep, answer):
     requests_mock.post(PURGE, [answer, {"json": {"purged": 9, "mode": "all"}}])
     with pytest.raises(PurgeAllUnanswered) as err:
@@ -367,10 +349,7 @@ def test_purge_refuses_an_ambiguous_request_before_any_http(requests_mock):
 # ------------------------------------------------------------------ against the real sandbox
 @pytest.fixture
 def sandbox_conn(sandbox, set_conn):
-    set_conn(
-        "periskope_default", "periskope", sandbox.vendor_url("periskope"), password=VENDOR.sandbox_key, phone=PHONE
-    )
-    return sandbox
+    return set_sandbox_conn(sandbox, set_conn)
 
 
 async def test_async_status_read_against_the_sandbox(sandbox_conn):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -13,43 +11,26 @@ import requests
 from airflow_provider_cancel.exceptions import InvalidTarget, VendorAPIError
 from airflow_provider_cancel.hooks.suprsend import SuprSendHook
 from airflow_provider_cancel.status import CampaignState, CancelOutcome
-from airflow_provider_cancel.timeutil import iso
 from airflow_provider_cancel.triggers.campaign_status import CampaignStatusTrigger
 from airflow_provider_cancel.vendors.suprsend import MAX_WATCHED_EXECUTIONS, VENDOR, build_cancel_filters
-
-BASE = "https://suprsend.test"
-KEY = "ss_unit_key_0123456789"
-WF_CANCEL = f"{BASE}/v1/workflow_run/cancel/"
-BC_CANCEL = f"{BASE}/v1/broadcast_run/cancel/"
-MESSAGES = f"{BASE}/v1/message/"
-WF_400 = {"code": 400, "message": "at least one filter is required: execution_id, recipients, idempotency_key"}
-UTC = dt.UTC
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(UTC)
-
-
-def ago(seconds: float) -> str:
-    return iso(now() - timedelta(seconds=seconds))
-
-
-def page(*created_at: str, count: int | None = None) -> dict:
-    results = [{"message_id": f"m{i}", "status": "triggered", "created_at": c} for i, c in enumerate(created_at)]
-    return {"meta": {"count": len(results) if count is None else count, "limit": 1}, "results": results}
+from tests.unit.support.suprsend import (
+    BC_CANCEL,
+    KEY,
+    MESSAGES,
+    WF_400,
+    WF_CANCEL,
+    ago,
+    now,
+    page,
+    query,
+    sent_json,
+    set_default_conn,
+)
 
 
 @pytest.fixture(autouse=True)
 def conn(set_conn):
-    set_conn("suprsend_default", "suprsend", BASE, password=KEY)
-
-
-def sent_json(requests_mock, index=-1):
-    return requests_mock.request_history[index].json()
-
-
-def query(request) -> dict:
-    return {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+    set_default_conn(set_conn)
 
 
 # ------------------------------------------------------------------ construction

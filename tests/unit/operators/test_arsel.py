@@ -12,19 +12,13 @@ from airflow_provider_cancel.hooks.arsel import ArselHook
 from airflow_provider_cancel.operators.arsel import ArselCancelCampaignOperator
 from airflow_provider_cancel.triggers.campaign_status import CampaignStatusTrigger
 from tests.unit.conftest import make_context
-
-BASE = "https://arsel.test/v1"
-CANCEL = f"{BASE}/email/campaigns/c1/cancel"
-GET = f"{BASE}/email/campaigns/c1"
-
-
-def context(task_id="cancel", run_id="manual__1", try_number=1, **kwargs):
-    return make_context(task_id=task_id, run_id=run_id, try_number=try_number, **kwargs)
+from tests.unit.support.arsel import BASE, CANCEL, GET, context, set_default_conn
+from tests.unit.support.common import vendor_error_event
 
 
 @pytest.fixture(autouse=True)
 def conn(set_conn):
-    set_conn("arsel_default", "arsel", BASE)
+    set_default_conn(set_conn)
 
 
 @pytest.mark.parametrize("bad", [None, "", "   "])
@@ -99,9 +93,9 @@ def test_operator_wait_non_deferrable_polls_until_cancelled(requests_mock, monke
     assert requests_mock.call_count == 4
 
 
-def test_operator_execute_complete_success_and_error():
-    op = ArselCancelCampaignOperator(task_id="t", campaign_id="c1")
-    status = {
+def cancelled_status() -> dict:
+    """The campaign status a success event of the trigger carries: cancelled."""
+    return {
         "vendor": "arsel",
         "target": {},
         "state": "cancelled",
@@ -109,6 +103,11 @@ def test_operator_execute_complete_success_and_error():
         "detail": "",
         "extra": {},
     }
+
+
+def test_operator_execute_complete_success_and_error():
+    op = ArselCancelCampaignOperator(task_id="t", campaign_id="c1")
+    status = cancelled_status()
     out = op.execute_complete(
         context(), {"status": "success", "message": "ok", "campaign_status": status}, result={"outcome": "cancelled"}
     )
@@ -238,15 +237,7 @@ def test_trigger_kwargs_carry_the_retry_limit_and_the_resolved_conn_id(requests_
 
 def test_execute_complete_with_a_vendor_error_event_fails_without_retry_on_4xx():
     op = ArselCancelCampaignOperator(task_id="t", campaign_id="c1")
-    event = {
-        "status": "error",
-        "message": "Stopped waiting: 401",
-        "campaign_status": None,
-        "vendor": "arsel",
-        "status_code": 401,
-        "code": "unauthorized",
-        "retryable": False,
-    }
+    event = vendor_error_event("arsel", 401, "unauthorized")
     with pytest.raises(AirflowFailException, match="Stopped waiting: 401") as err:
         op.execute_complete(context(), event, result={})
     assert isinstance(err.value.error, VendorAPIError) and err.value.error.status_code == 401
@@ -263,15 +254,7 @@ def test_execute_complete_without_result_kwargs_pulls_it_from_xcom(requests_mock
     op = ArselCancelCampaignOperator(task_id="t", campaign_id="c1", wait_for_completion=True, deferrable=True)
     with pytest.raises(TaskDeferred):
         op.execute(ctx)
-    status = {
-        "vendor": "arsel",
-        "target": {},
-        "state": "cancelled",
-        "raw_status": "cancelled",
-        "detail": "",
-        "extra": {},
-    }
-    out = op.execute_complete(ctx, {"status": "success", "message": "ok", "campaign_status": status})
+    out = op.execute_complete(ctx, {"status": "success", "message": "ok", "campaign_status": cancelled_status()})
     assert out["outcome"] == "cancelled" and out["target"] == {"campaign_id": "c1", "channel": "email"}
 
 

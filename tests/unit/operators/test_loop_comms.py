@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from datetime import timedelta
 
@@ -20,65 +19,13 @@ from airflow_provider_cancel.operators.loop_comms import LoopCommsCancelCampaign
 from airflow_provider_cancel.triggers.campaign_status import CampaignStatusTrigger
 from airflow_provider_cancel.vendors.loop_comms import classify_history
 from tests.unit.conftest import FakeTI, make_context
-
-BASE = "https://comms.loop.test"
-TOKEN = "lph_at_unit_test_token_0123"
-CANCEL = f"{BASE}/v1/admin/campaigns/c1/cancel"
-HISTORY = f"{BASE}/v1/admin/campaigns/c1/history"
-
-
-def iso(delta_s: float = 0.0) -> str:
-    return (dt.datetime.now(dt.UTC) + timedelta(seconds=delta_s)).isoformat().replace("+00:00", "Z")
-
-
-def campaign(status: str = "cancelled", cancelled_at: str | None = "now", **fields) -> dict:
-    """A documented 200 body of the cancel endpoint (every required field)."""
-    return {
-        "campaign": {
-            "id": "c1",
-            "brand_id": "b1",
-            "name": "Promo",
-            "subject": "Hi",
-            "channel": "email",
-            "template_key": "t",
-            "segment_criteria": {},
-            "variables": {},
-            "status": status,
-            "scheduled_at": None,
-            "sent_at": fields.pop("sent_at", None),
-            "cancelled_at": iso() if cancelled_at == "now" else cancelled_at,
-            "created_by": "u1",
-            "created_at": iso(-7200),
-            "updated_at": iso(),
-            **fields,
-        }
-    }
-
-
-def send(status: str = "sending", completed: bool = False, **fields) -> dict:
-    return {
-        "id": fields.pop("id", "s1"),
-        "campaign_id": "c1",
-        "brand_id": "b1",
-        "status": status,
-        "total_recipients": 100,
-        "sent": 100 if completed else 40,
-        "failed": 0,
-        "started_at": iso(-60),
-        "completed_at": iso() if completed else None,
-        "created_by": "u1",
-        "created_at": iso(-60),
-        **fields,
-    }
-
-
-def context(task_id="cancel", run_id="manual__1", try_number=1, **kwargs):
-    return make_context(task_id=task_id, run_id=run_id, try_number=try_number, **kwargs)
+from tests.unit.support.common import vendor_error_event
+from tests.unit.support.loop_comms import BASE, CANCEL, HISTORY, TOKEN, campaign, context, iso, send, set_default_conn
 
 
 @pytest.fixture(autouse=True)
 def conn(set_conn):
-    set_conn("loop_comms_default", "loop_comms", BASE, password=TOKEN)
+    set_default_conn(set_conn)
 
 
 @pytest.mark.parametrize(
@@ -325,19 +272,7 @@ def test_a_wait_that_sees_the_campaign_sent_fails_now(requests_mock):
 @pytest.mark.parametrize(
     ("event", "cause", "status_code"),
     [
-        (
-            {
-                "status": "error",
-                "message": "Stopped waiting: 403",
-                "campaign_status": None,
-                "vendor": "loop_comms",
-                "status_code": 403,
-                "code": "insufficient_scope",
-                "retryable": False,
-            },
-            VendorAPIError,
-            403,
-        ),
+        (vendor_error_event("loop_comms", 403, "insufficient_scope"), VendorAPIError, 403),
         (
             {
                 "status": "error",

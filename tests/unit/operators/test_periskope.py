@@ -26,41 +26,28 @@ from airflow_provider_cancel.operators.periskope import (
 )
 from airflow_provider_cancel.status import CancelOutcome, CancelResult
 from airflow_provider_cancel.triggers.campaign_status import CampaignStatusTrigger
-from tests.unit.conftest import FakeTaskStateStore, make_context
-
-BASE = "https://periskope.test/v1"
-BID = "b25192d5-2370-4a69-b844-aae5e2bfae92"
-DELETE = f"{BASE}/message/broadcast/{BID}"
-STATUS = f"{BASE}/queue/broadcast?broadcast_id={BID}"
-PURGE = f"{BASE}/message/queues/purge"
-PHONE = "919874532456"
-KEY = "pk_unit_test_key_123"
-STOPPED = {"broadcast_id": BID, "status": "stopped"}
-CONFLICT = {"status": "CONFLICT_ERROR", "message": "Broadcast is already stopped", "code": 409}
-
-
-def context(try_number: int = 1, store: FakeTaskStateStore | None = None, max_tries: int | None = None) -> dict:
-    return make_context(run_id="r", try_number=try_number, store=store, max_tries=max_tries)
-
-
-def status_body(raw, **extra) -> dict:
-    return {
-        "broadcast_id": BID,
-        "org_id": "org_1",
-        "total_chats": 10,
-        "sent_chats": 4,
-        "failed_chats": 0,
-        "pending_chats": 6,
-        "scheduled_at": None,
-        "broadcast_status": raw,
-        "logs": [],
-        **extra,
-    }
+from tests.unit.conftest import FakeTaskStateStore
+from tests.unit.support.periskope import (
+    BASE,
+    BID,
+    CONFLICT,
+    DELETE,
+    KEY,
+    PHONE,
+    PURGE,
+    STATUS,
+    STOPPED,
+    UNANSWERED,
+    context,
+    set_default_conn,
+    set_sandbox_conn,
+    status_body,
+)
 
 
 @pytest.fixture(autouse=True)
 def conn(set_conn):
-    set_conn("periskope_default", "periskope", BASE, password=KEY, phone=PHONE)
+    set_default_conn(set_conn)
 
 
 # ------------------------------------------------------------------ construction, templating, connection
@@ -372,15 +359,7 @@ def test_purge_all_with_the_opt_in_sends_the_empty_body(requests_mock):
     assert requests_mock.last_request.json() == {} and result["detail"]["purged"] == 9
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [
-        {"status_code": 503, "json": {}},
-        {"status_code": 500, "json": {}},
-        {"exc": requests.exceptions.ReadTimeout},
-        {"exc": requests.exceptions.ConnectionError},
-    ],
-)
+@pytest.mark.parametrize("answer", UNANSWERED)
 def test_an_unanswered_purge_all_fails_for_good_and_tells_on_call_to_check_the_queue(requests_mock, no_sleep, answer):
     requests_mock.post(PURGE, [answer, {"json": {"purged": 9, "mode": "all"}}])
     with pytest.raises(AirflowFailException) as err:
@@ -493,12 +472,7 @@ def test_purge_by_broadcast_with_the_example_dags_empty_rendered_queue_ids(reque
 # ------------------------------------------------------------------ against the real sandbox
 @pytest.fixture
 def sandbox_conn(sandbox, set_conn):
-    from airflow_provider_cancel.vendors.periskope import VENDOR
-
-    set_conn(
-        "periskope_default", "periskope", sandbox.vendor_url("periskope"), password=VENDOR.sandbox_key, phone=PHONE
-    )
-    return sandbox
+    return set_sandbox_conn(sandbox, set_conn)
 
 
 def test_retry_after_delete_then_failing_status_reads_against_the_sandbox(sandbox_conn, no_sleep):

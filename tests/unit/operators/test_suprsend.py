@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import jinja2
 import pytest
@@ -23,35 +22,24 @@ from airflow_provider_cancel.operators.suprsend import (
 from airflow_provider_cancel.triggers.campaign_status import CampaignStatusTrigger
 from airflow_provider_cancel.vendors.suprsend import DEFAULT_SETTLE_SECONDS, settle_status
 from tests.unit.conftest import FakeTaskStateStore, make_context
-
-BASE = "https://suprsend.test"
-KEY = "ss_unit_key_0123456789"
-WF_CANCEL = f"{BASE}/v1/workflow_run/cancel/"
-BC_CANCEL = f"{BASE}/v1/broadcast_run/cancel/"
-MESSAGES = f"{BASE}/v1/message/"
-WF_400 = {"code": 400, "message": "at least one filter is required: execution_id, recipients, idempotency_key"}
-
-
-def context(try_number=1, max_tries=2, run_start=None):
-    return make_context(try_number=try_number, max_tries=max_tries, run_start=run_start)
-
-
-def page(*created_at: str, count: int | None = None) -> dict:
-    results = [{"message_id": f"m{i}", "status": "triggered", "created_at": c} for i, c in enumerate(created_at)]
-    return {"meta": {"count": len(results) if count is None else count, "limit": 1}, "results": results}
+from tests.unit.support.common import vendor_error_event
+from tests.unit.support.suprsend import (
+    BC_CANCEL,
+    KEY,
+    MESSAGES,
+    WF_400,
+    WF_CANCEL,
+    context,
+    page,
+    query,
+    sent_json,
+    set_default_conn,
+)
 
 
 @pytest.fixture(autouse=True)
 def conn(set_conn):
-    set_conn("suprsend_default", "suprsend", BASE, password=KEY)
-
-
-def sent_json(requests_mock, index=-1):
-    return requests_mock.request_history[index].json()
-
-
-def query(request) -> dict:
-    return {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+    set_default_conn(set_conn)
 
 
 # ------------------------------------------------------------------ construction, templating, connection
@@ -283,15 +271,7 @@ def test_execute_complete_adds_the_final_status():
 
 def test_execute_complete_fails_without_retry_on_a_401_seen_while_deferred():
     op = SuprSendCancelWorkflowOperator(task_id="t", execution_id="dsl_1")
-    event = {
-        "status": "error",
-        "message": "Stopped waiting: invalid api key",
-        "campaign_status": None,
-        "vendor": "suprsend",
-        "status_code": 401,
-        "code": "401",
-        "retryable": False,
-    }
+    event = vendor_error_event("suprsend", 401, "401", message="Stopped waiting: invalid api key")
     with pytest.raises(AirflowFailException, match="invalid api key") as err:
         op.execute_complete(context(), event, result={"outcome": "cancelled"})
     assert isinstance(err.value.error, VendorAPIError) and err.value.error.status_code == 401

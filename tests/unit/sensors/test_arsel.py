@@ -7,21 +7,15 @@ from datetime import timedelta
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
-from airflow_provider_cancel.exceptions import CampaignFinishedError, InvalidTarget, VendorAPIError
+from airflow_provider_cancel.exceptions import CampaignFinishedError, InvalidTarget
 from airflow_provider_cancel.sensors.arsel import ArselCampaignStatusSensor
-from tests.unit.conftest import make_context
-
-BASE = "https://arsel.test/v1"
-GET = f"{BASE}/email/campaigns/c1"
-
-
-def context(task_id="cancel", run_id="manual__1", try_number=1):
-    return make_context(task_id=task_id, run_id=run_id, try_number=try_number)
+from tests.unit.support.arsel import BASE, GET, context, set_default_conn
+from tests.unit.support.common import poke_vendor_error
 
 
 @pytest.fixture(autouse=True)
 def conn(set_conn):
-    set_conn("arsel_default", "arsel", BASE)
+    set_default_conn(set_conn)
 
 
 def test_sensor_poke_waits_then_succeeds(requests_mock):
@@ -91,11 +85,7 @@ def test_sensor_bad_target_fails_without_retry_before_any_http(requests_mock, ca
 def test_sensor_vendor_errors_fail_now_only_when_a_retry_cannot_help(requests_mock, no_sleep, status, fails_now):
     requests_mock.get(GET, status_code=status, json={"name": "x", "message": "m"})
     sensor = ArselCampaignStatusSensor(task_id="s", campaign_id="c1", retry_limit=1)
-    with pytest.raises((AirflowFailException, VendorAPIError)) as err:
-        sensor.poke(context())
-    assert isinstance(err.value, AirflowFailException) is fails_now
-    cause = err.value.error if fails_now else err.value
-    assert isinstance(cause, VendorAPIError) and cause.status_code == status
+    poke_vendor_error(sensor, context(), status, fails_now)
 
 
 def test_sensor_deferral_carries_the_resolved_channel_and_retry_limit(requests_mock):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from datetime import timedelta
 
 import pytest
@@ -10,41 +9,13 @@ from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from airflow_provider_cancel.exceptions import CampaignFinishedError, InvalidTarget, VendorAPIError
 from airflow_provider_cancel.sensors.loop_comms import LoopCommsCampaignStatusSensor
-from tests.unit.conftest import make_context
-
-BASE = "https://comms.loop.test"
-TOKEN = "lph_at_unit_test_token_0123"
-HISTORY = f"{BASE}/v1/admin/campaigns/c1/history"
-
-
-def iso(delta_s: float = 0.0) -> str:
-    return (dt.datetime.now(dt.UTC) + timedelta(seconds=delta_s)).isoformat().replace("+00:00", "Z")
-
-
-def send(status: str = "sending", completed: bool = False, **fields) -> dict:
-    return {
-        "id": fields.pop("id", "s1"),
-        "campaign_id": "c1",
-        "brand_id": "b1",
-        "status": status,
-        "total_recipients": 100,
-        "sent": 100 if completed else 40,
-        "failed": 0,
-        "started_at": iso(-60),
-        "completed_at": iso() if completed else None,
-        "created_by": "u1",
-        "created_at": iso(-60),
-        **fields,
-    }
-
-
-def context(task_id="cancel", run_id="manual__1", try_number=1):
-    return make_context(task_id=task_id, run_id=run_id, try_number=try_number)
+from tests.unit.support.common import poke_vendor_error, vendor_error_event
+from tests.unit.support.loop_comms import HISTORY, TOKEN, context, iso, send, set_default_conn
 
 
 @pytest.fixture(autouse=True)
 def conn(set_conn):
-    set_conn("loop_comms_default", "loop_comms", BASE, password=TOKEN)
+    set_default_conn(set_conn)
 
 
 def test_sensor_with_facts_waits_for_running_sends(requests_mock):
@@ -153,11 +124,8 @@ def test_sensor_status_target_reads_rendered_values(kwargs, expected):
 def test_sensor_vendor_errors_fail_now_only_when_a_retry_cannot_help(requests_mock, no_sleep, status, fails_now):
     requests_mock.get(HISTORY, status_code=status, json={"error": "e", "message": "m"})
     sensor = LoopCommsCampaignStatusSensor(task_id="s", campaign_id="c1", retry_limit=1)
-    with pytest.raises((AirflowFailException, VendorAPIError)) as err:
-        sensor.poke(context())
-    assert isinstance(err.value, AirflowFailException) is fails_now
-    cause = err.value.error if fails_now else err.value
-    assert isinstance(cause, VendorAPIError) and cause.status_code == status and TOKEN not in str(err.value)
+    raised = poke_vendor_error(sensor, context(), status, fails_now)
+    assert TOKEN not in str(raised)
 
 
 def test_sensor_deferral_carries_the_hint_and_the_retry_limit(requests_mock):
@@ -185,15 +153,7 @@ def test_sensor_deferrable_returns_at_once_when_already_cancelled(requests_mock)
 
 def test_sensor_execute_complete_fails_now_on_a_vendor_4xx_seen_while_deferred():
     sensor = LoopCommsCampaignStatusSensor(task_id="s", campaign_id="c1")
-    event = {
-        "status": "error",
-        "message": "Stopped waiting: 401",
-        "campaign_status": None,
-        "vendor": "loop_comms",
-        "status_code": 401,
-        "code": "unauthorized",
-        "retryable": False,
-    }
+    event = vendor_error_event("loop_comms", 401, "unauthorized")
     with pytest.raises(AirflowFailException, match="Stopped waiting: 401") as err:
         sensor.execute_complete(context(), event)
     assert isinstance(err.value.error, VendorAPIError) and err.value.error.status_code == 401

@@ -10,37 +10,12 @@ from airflow.providers.common.compat.sdk import AirflowFailException, TaskDeferr
 
 from airflow_provider_cancel.exceptions import CampaignFinishedError, InvalidTarget, VendorAPIError
 from airflow_provider_cancel.sensors.periskope import PeriskopeBroadcastStatusSensor
-from tests.unit.conftest import make_context
-
-BASE = "https://periskope.test/v1"
-BID = "b25192d5-2370-4a69-b844-aae5e2bfae92"
-STATUS = f"{BASE}/queue/broadcast?broadcast_id={BID}"
-PHONE = "919874532456"
-KEY = "pk_unit_test_key_123"
-
-
-def context(try_number: int = 1, max_tries: int | None = None) -> dict:
-    return make_context(run_id="r", try_number=try_number, max_tries=max_tries)
-
-
-def status_body(raw, **extra) -> dict:
-    return {
-        "broadcast_id": BID,
-        "org_id": "org_1",
-        "total_chats": 10,
-        "sent_chats": 4,
-        "failed_chats": 0,
-        "pending_chats": 6,
-        "scheduled_at": None,
-        "broadcast_status": raw,
-        "logs": [],
-        **extra,
-    }
+from tests.unit.support.periskope import BID, KEY, PHONE, STATUS, context, set_default_conn, status_body
 
 
 @pytest.fixture(autouse=True)
 def conn(set_conn):
-    set_conn("periskope_default", "periskope", BASE, password=KEY, phone=PHONE)
+    set_default_conn(set_conn)
 
 
 def test_sensor_waits_through_null_and_inprogress_then_succeeds_on_stopped(requests_mock):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import jinja2
 import pytest
@@ -12,40 +10,13 @@ from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSki
 
 from airflow_provider_cancel.exceptions import InvalidTarget, VendorAPIError
 from airflow_provider_cancel.sensors.suprsend import SuprSendExecutionStatusSensor, parse_execution_ids
-from airflow_provider_cancel.timeutil import iso
 from airflow_provider_cancel.vendors.suprsend import floor_second
-from tests.unit.conftest import make_context
-
-BASE = "https://suprsend.test"
-KEY = "ss_unit_key_0123456789"
-MESSAGES = f"{BASE}/v1/message/"
-UTC = dt.UTC
-
-
-def context(try_number=1, max_tries=2, run_start=None):
-    return make_context(try_number=try_number, max_tries=max_tries, run_start=run_start)
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(UTC)
-
-
-def ago(seconds: float) -> str:
-    return iso(now() - timedelta(seconds=seconds))
-
-
-def page(*created_at: str, count: int | None = None) -> dict:
-    results = [{"message_id": f"m{i}", "status": "triggered", "created_at": c} for i, c in enumerate(created_at)]
-    return {"meta": {"count": len(results) if count is None else count, "limit": 1}, "results": results}
-
-
-def query(request) -> dict:
-    return {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+from tests.unit.support.suprsend import KEY, MESSAGES, ago, context, now, page, query, set_default_conn
 
 
 @pytest.fixture(autouse=True)
 def conn(set_conn):
-    set_conn("suprsend_default", "suprsend", BASE, password=KEY)
+    set_default_conn(set_conn)
 
 
 @pytest.mark.parametrize(

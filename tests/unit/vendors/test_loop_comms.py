@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from datetime import timedelta
 
 import pytest
 
 from airflow_provider_cancel.exceptions import InvalidTarget
 from airflow_provider_cancel.status import CampaignState, CancelOutcome, CancelResult, map_raw_status
-from airflow_provider_cancel.vendors import import_path, parse_target, vendor
+from airflow_provider_cancel.vendors import import_path, vendor
 from airflow_provider_cancel.vendors.loop_comms import (
     CAMPAIGN_STATES,
     SEND_STATES,
@@ -23,27 +21,8 @@ from airflow_provider_cancel.vendors.loop_comms import (
     status_target,
     wording_hint,
 )
-
-
-def iso(delta_s: float = 0.0) -> str:
-    return (dt.datetime.now(dt.UTC) + timedelta(seconds=delta_s)).isoformat().replace("+00:00", "Z")
-
-
-def send(status: str = "sending", completed: bool = False, **fields) -> dict:
-    return {
-        "id": fields.pop("id", "s1"),
-        "campaign_id": "c1",
-        "brand_id": "b1",
-        "status": status,
-        "total_recipients": 100,
-        "sent": 100 if completed else 40,
-        "failed": 0,
-        "started_at": iso(-60),
-        "completed_at": iso() if completed else None,
-        "created_by": "u1",
-        "created_at": iso(-60),
-        **fields,
-    }
+from tests.unit.support.common import assert_reports_every_field, assert_round_trips
+from tests.unit.support.loop_comms import iso, send
 
 
 # ------------------------------------------------------------------ status tables
@@ -321,11 +300,7 @@ def test_a_rendered_missing_campaign_id_is_not_an_id(rendered_missing):
 def test_parse_reports_every_bad_field_in_one_error():
     with pytest.raises(InvalidTarget) as err:
         LoopCommsCampaign.parse({"campaign_id": "", "conn_id": 5, "cancel_status": "x", "typo": 1})
-    assert sorted(err.value.fields) == ["campaign_id", "cancel_status", "conn_id", "typo"]
-    message = str(err.value)
-    assert message.startswith("4 problems, nothing was sent: ")
-    for name in ("campaign_id", "cancel_status", "conn_id", "typo"):
-        assert f"{name}: " in message
+    assert_reports_every_field(err.value, ["campaign_id", "cancel_status", "conn_id", "typo"])
 
 
 def test_single_problem_message_is_unchanged():
@@ -343,11 +318,8 @@ def test_single_problem_message_is_unchanged():
     ],
 )
 def test_to_dict_is_json_safe_and_round_trips(target):
-    data = target.to_dict()
+    data = assert_round_trips(target)
     assert data == {"vendor": "loop_comms", "campaign_id": target.campaign_id, "conn_id": target.conn_id}
-    assert json.loads(json.dumps(data)) == data
-    assert LoopCommsCampaign.parse(data) == target
-    assert parse_target(json.loads(json.dumps(data))) == target  # through the registry, as the kill switch does
 
 
 def result(vendor_status, **detail):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from airflow_provider_cancel.exceptions import InvalidTarget
@@ -18,8 +16,8 @@ from airflow_provider_cancel.vendors.periskope import (
     pick_row,
     purge_request,
 )
-
-BID = "b25192d5-2370-4a69-b844-aae5e2bfae92"
+from tests.unit.support.common import assert_round_trips
+from tests.unit.support.periskope import BID
 
 
 def result(vendor_status, outcome=CancelOutcome.CANCELLED) -> CancelResult:
@@ -273,10 +271,8 @@ def test_parse_targets_names_each_bad_target_by_position():
     "target", [PeriskopeBroadcast(broadcast_id=BID), PeriskopeBroadcast(broadcast_id="b1", conn_id="pk_eu")]
 )
 def test_to_dict_is_json_safe_and_round_trips(target):
-    data = target.to_dict()
+    data = assert_round_trips(target)
     assert data == {"vendor": "periskope", "broadcast_id": target.broadcast_id, "conn_id": target.conn_id}
-    assert json.loads(json.dumps(data)) == data
-    assert PeriskopeBroadcast.parse(data) == target and parse_target(json.loads(json.dumps(data))) == target
 
 
 def test_a_broadcast_target_is_never_broad():

@@ -25,15 +25,11 @@ from airflow_provider_cancel.vendors.suprsend import (
     settle_status,
     watch_list,
 )
+from tests.unit.support.common import assert_round_trips
+from tests.unit.support.suprsend import UTC, page
 
-UTC = dt.UTC
 T0 = dt.datetime(2026, 5, 1, 12, 0, 0, 400000, tzinfo=UTC)
 CANCELLED_AT = "2026-05-01T12:00:00.400Z"
-
-
-def page(*created_at: str, count: int | None = None) -> dict:
-    results = [{"message_id": f"m{i}", "status": "triggered", "created_at": c} for i, c in enumerate(created_at)]
-    return {"meta": {"count": len(results) if count is None else count, "limit": 1}, "results": results}
 
 
 def cancel_result(ids, outcome=CancelOutcome.CANCELLED) -> CancelResult:
@@ -387,11 +383,7 @@ def test_target_parse_refuses(model, raw, fields, match):
     ],
 )
 def test_to_dict_is_json_safe_and_round_trips(target):
-    data = target.to_dict()
-    assert json.loads(json.dumps(data)) == data
-    assert data["vendor"] == target.kind
-    assert type(target).parse(data) == target
-    assert parse_target(json.loads(json.dumps(data))) == target
+    assert assert_round_trips(target)["vendor"] == target.kind
 
 
 @pytest.mark.parametrize(
