@@ -19,10 +19,17 @@ echo "== ruff format --check, ruff check, mypy"
 .venv/bin/ruff format --check --quiet .
 .venv/bin/ruff check --quiet .
 .venv/bin/mypy
+failed=""
 echo "== Airflow 3.3: the whole suite"
-.venv/bin/python -m pytest
+.venv/bin/python -m pytest || failed="$failed 3.3"
 for line in 3.2 3.1; do
   echo "== Airflow $line: end-to-end, deployment and UI tests"
   AIRFLOW_LINE=$line bash scripts/bootstrap.sh
-  ".venv-airflow-$line/bin/python" -m pytest tests/e2e tests/deployment tests/ui tests/unit/test_example_dags.py
+  ".venv-airflow-$line/bin/python" -m pytest tests/e2e tests/deployment tests/ui tests/unit/test_example_dags.py \
+    || failed="$failed $line"
 done
+if [ -n "$failed" ]; then
+  echo "== FAILED on Airflow:$failed" >&2
+  exit 1
+fi
+echo "== All tested Airflow lines passed"

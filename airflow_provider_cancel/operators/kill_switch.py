@@ -258,6 +258,9 @@ def kill_switch_task_group(
             dry = ti.xcom_pull(task_ids=f"{prefix}plan", key="dry_run")
             if planned is None:
                 raise AirflowFailException("The kill switch's plan failed (see its log); nothing was sent.")
+            needed = ti.xcom_pull(task_ids=f"{prefix}plan", key="needs_approval")
+            decision = ti.xcom_pull(task_ids=f"{prefix}approval") if needed else None
+            approval_failed = bool(needed) and not (isinstance(decision, dict) and decision.get("chosen_options"))
             rows = []
             if dry:
                 rows = list(planned)
@@ -275,6 +278,11 @@ def kill_switch_task_group(
             log.info("Kill switch report (%s):\n%s", summary, text_table(rows))
             outcome = {"rows": rows, "counts": dict(sorted(counts(rows).items()))}
             ti.xcom_push(key="return_value", value=outcome)
+            if approval_failed:
+                raise AirflowFailException(
+                    f"The approval step did not finish (it failed; see its log), so nothing was cancelled; {summary}. "
+                    "Check the dry run and trigger the kill switch again."
+                )
             failed = [r for r in rows if r["outcome"] == FAILED]
             if failed:
                 raise AirflowFailException(f"{len(failed)} target(s) failed; {summary}. See the report above.")

@@ -4,6 +4,7 @@ pasted targets, approve in the UI, see the run succeed. Screenshots in ``test-ar
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from tests.ui.conftest import browser, open_page, page  # noqa: F401 - the UI tests' Chromium fixtures
@@ -78,6 +79,9 @@ def test_trigger_from_the_form_approve_in_the_ui_and_the_run_succeeds(deployment
     # Nothing cancelled while the person decides.
     assert {c["status"] for c in sandbox.admin("GET", "/arsel/state")["campaigns"]} == {"sending"}
 
+    # A person reads the table before answering. (An answer within a second or two of the request can hit
+    # an Airflow core race that fails a task whose trigger fires that fast: apache/airflow#72716, #71580.)
+    time.sleep(8)
     open_page(page, f"{deployment.api.url}/dags/kill_switch/runs/{run_id}/tasks/kill_switch.approval/required_actions")
     approve = page.get_by_role("button", name="Approve")
     expect(approve).to_be_visible(timeout=60_000)
