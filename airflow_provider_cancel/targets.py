@@ -11,8 +11,7 @@ Airflow-free and HTTP-free: a whole list of targets can be checked with no task 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote
@@ -160,13 +159,3 @@ def _optional_conn_id(value: Any) -> str | None:
     if not isinstance(value, str):
         raise InvalidTarget(f"conn_id must be a string (got {type(value).__name__})", field="conn_id")
     return value.strip()
-
-
-@contextmanager
-def collecting(errors: FieldErrors, name: str) -> Iterator[None]:
-    """``with collecting(errors, "field"):`` records an :class:`InvalidTarget` raised in the block."""
-    try:
-        yield
-    except InvalidTarget as exc:
-        for problem_field, message in exc.problems:
-            errors.add(problem_field or name, message)

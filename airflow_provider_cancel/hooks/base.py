@@ -234,8 +234,8 @@ class CampaignVendorHook(BaseHook):
             raise TypeError(f"{cls.__name__} must set test_connection_path (a cheap, read-only GET)")
         # Airflow 3.1 reads the form only from these methods, and only when the hook class itself
         # defines them (``in hook_class.__dict__``), so each vendor hook gets its own.
-        cls.get_connection_form_widgets = classmethod(_own(cls.connection_form_widgets))  # type: ignore[method-assign,assignment]
-        cls.get_ui_field_behaviour = classmethod(_own(cls.ui_field_behaviour))  # type: ignore[method-assign,assignment]
+        cls.get_connection_form_widgets = classmethod(CampaignVendorHook.connection_form_widgets.__func__)  # type: ignore[attr-defined,method-assign,assignment]
+        cls.get_ui_field_behaviour = classmethod(CampaignVendorHook.ui_field_behaviour.__func__)  # type: ignore[attr-defined,method-assign,assignment]
 
     def __init__(
         self,
@@ -649,15 +649,6 @@ class CampaignVendorHook(BaseHook):
         if status >= 500:
             return f"{self.hook_name} is failing (HTTP {status}: {exc.message}); this looks like a vendor outage, not a problem with the connection."
         return f"Unexpected answer from {base_url}: {exc}"
-
-
-def _own(bound: Any) -> Any:
-    """A plain function calling the class-bound method ``bound`` (to re-wrap as the subclass's own classmethod)."""
-
-    def method(cls: type) -> Any:
-        return bound()
-
-    return method
 
 
 @contextmanager
