@@ -85,4 +85,21 @@ def get_provider_info() -> dict[str, Any]:
             for spec in specs
         ],
         "connection-types": [spec.connection_type() for spec in specs],
+        "config": {
+            "cancel_provider": {
+                "description": "Settings of the campaign cancel provider.",
+                "options": {
+                    "min_first_poll_delay": {
+                        "description": "Seconds a deferred cancel or sensor waits before its first status poll "
+                        "(at least its poll interval). The task polled just before deferring, and a trigger "
+                        "that fires within seconds of deferring can make Airflow retry or fail a task that "
+                        "succeeded (apache/airflow#72716).",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "10",
+                        "default": "10",
+                    }
+                },
+            }
+        },
     }

@@ -6,6 +6,8 @@ The Airflow wiring (tasks, mapping, approval) is in :mod:`airflow_provider_cance
 
 from __future__ import annotations
 
+import ast
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -33,16 +35,33 @@ def read_targets(raw: Any, *, allow_empty: bool = False) -> list[Target]:
     An empty list is refused (a kill switch run with nothing to stop is a mistake) unless ``allow_empty``.
     """
     try:
-        items = parse_list(raw) if isinstance(raw, str) else raw
+        items = _read_text(raw) if isinstance(raw, str) else raw
     except ValueError as exc:
         raise InvalidTarget(f"targets {exc}", field="targets") from None
-    if items is None and allow_empty:
-        return []
-    if items is None:
-        raise InvalidTarget("targets is empty: give a JSON list of target objects", field="targets")
     if isinstance(items, Mapping):
         items = [items]  # one target object on its own
+    if items is None or (isinstance(items, (list, tuple)) and not items):
+        if allow_empty:
+            return []
+        raise InvalidTarget(
+            "targets is empty: give a JSON list of target objects (or allow_empty=True for a standing list)",
+            field="targets",
+        )
     return parse_targets(items)
+
+
+def _read_text(text: str) -> Any:
+    """Rendered targets: a JSON or Python list (:func:`parse_list`), or one object on its own."""
+    stripped = text.strip()
+    if not stripped.startswith("{"):
+        return parse_list(text)
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        try:
+            return ast.literal_eval(stripped)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            raise ValueError(f"looks like an object but cannot be read: {stripped[:100]!r}") from None
 
 
 def operator_kwargs(target: Target) -> dict[str, Any]:

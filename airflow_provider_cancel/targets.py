@@ -11,6 +11,7 @@ Airflow-free and HTTP-free: a whole list of targets can be checked with no task 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
@@ -26,13 +27,90 @@ TargetT = TypeVar("TargetT", bound="Target")
 
 def require_id(name: str, value: Any) -> str:
     """Return ``value`` as a stripped id string, or raise :class:`InvalidTarget` naming ``name``."""
-    if value is None or not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise InvalidTarget(f"{name} is required (got {value!r}); nothing was sent to the vendor.", field=name)
+    if value is None:
+        raise InvalidTarget(f"{name} is required (got None); nothing was sent to the vendor.", field=name)
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise InvalidTarget(
+            f"{name} is required as one id, a string (got {_a(value)} {value!r:.100}); nothing was sent to the vendor.",
+            field=name,
+        )
     text = str(value).strip()
     if is_blank(text):  # "", or "None"/"null" as a template renders a missing value
         got = "an empty value" if not text else f"{value!r}, what a template renders for a missing value"
         raise InvalidTarget(f"{name} is required (got {got}); nothing was sent to the vendor.", field=name)
     return text
+
+
+def require_plain_id(name: str, value: Any) -> str:
+    """
+    :func:`require_id`, and refuse text that cannot be one id: a ``/`` or ``\\`` or ``..`` (it would
+    point the request at another endpoint), a control character, a list or object rendered as text
+    (``['a', 'b']``), or ``True``/``False`` (what a template renders for a boolean).
+
+    Target models and sensors use this for every id; hooks keep :func:`require_id` and quote ids
+    into one path segment (:func:`path_segment`) as a second line of defence.
+    """
+    text = require_id(name, value)
+    reason = _not_an_id(text)
+    if reason:
+        raise InvalidTarget(
+            f"{name} {text[:100]!r} is not an id: {reason}; nothing was sent to the vendor.", field=name
+        )
+    return text
+
+
+def _not_an_id(text: str) -> str | None:
+    for bad in ("/", "\\", ".."):
+        if bad in text:
+            return f"it contains {bad!r}, which would point the request at another endpoint"
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        return "it contains a control character (a line break or a tab?)"
+    if text[0] in "[{(":
+        return "it looks like a list or an object rendered as text; give one id"
+    if text.lower() in ("true", "false"):
+        return "it is what a template renders for a boolean"
+    return None
+
+
+def _a(value: Any) -> str:
+    """``a list``, ``an object``, ``a boolean``... for messages about a value of the wrong type."""
+    names = {list: "a list", tuple: "a list", dict: "an object", bool: "a boolean", int: "a number", float: "a number"}
+    return next((text for kind, text in names.items() if isinstance(value, kind)), f"a {type(value).__name__}")
+
+
+def require_conn_id(name: str, value: Any) -> str | None:
+    """A connection id argument: a non-blank string, or ``None`` (blank) for the default connection."""
+    if is_blank(value):
+        return None
+    if not isinstance(value, str):
+        raise InvalidTarget(f"{name} must be a string (got {_a(value)} {value!r:.100})", field=name)
+    return value.strip()
+
+
+def require_flag(name: str, value: Any) -> bool:
+    """A Python (not templated) boolean argument: ``True`` or ``False`` only (``"false"`` is truthy)."""
+    if not isinstance(value, bool):
+        raise InvalidTarget(f"{name} must be True or False (got {_a(value)} {value!r:.100})", field=name)
+    return value
+
+
+def require_seconds(name: str, value: Any, *, allow_zero: bool = False) -> float:
+    """A Python (not templated) number of seconds: finite and positive (or zero with ``allow_zero``)."""
+    bound = ">= 0" if allow_zero else "> 0"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidTarget(f"{name} must be a number of seconds {bound} (got {_a(value)} {value!r:.100})", field=name)
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise InvalidTarget(f"{name} must be a finite number of seconds {bound} (got {value!r})", field=name)
+    return float(value)
+
+
+def require_count(name: str, value: Any, *, minimum: int) -> int:
+    """A Python (not templated) whole number ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidTarget(f"{name} must be a whole number >= {minimum} (got {_a(value)} {value!r:.100})", field=name)
+    if value < minimum:
+        raise InvalidTarget(f"{name} must be a whole number >= {minimum} (got {value!r})", field=name)
+    return value
 
 
 def require_choice(name: str, value: Any, choices: Sequence[str]) -> str:
@@ -154,8 +232,4 @@ class Target:
 
 
 def _optional_conn_id(value: Any) -> str | None:
-    if is_blank(value):
-        return None
-    if not isinstance(value, str):
-        raise InvalidTarget(f"conn_id must be a string (got {type(value).__name__})", field="conn_id")
-    return value.strip()
+    return require_conn_id("conn_id", value)

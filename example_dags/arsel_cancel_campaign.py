@@ -59,6 +59,10 @@ with DAG(
         mode="poke",
         poke_interval=2,
         timeout=300,
+        # Read-only, so a retry is safe; it also covers an Airflow race that can fail a task whose
+        # trigger fires within seconds of deferring (apache/airflow#72716).
+        retries=2,
+        retry_delay=timedelta(seconds=5),
     )
     # [END arsel_confirm_cancelled]
 

@@ -10,7 +10,7 @@ campaign that was sent (which fails at once); it cannot see a campaign cancelled
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Param
 
@@ -39,5 +39,9 @@ with DAG(
         deferrable=True,
         poke_interval=2,
         timeout=300,
+        # Read-only, so a retry is safe; it also covers an Airflow race that can fail a task whose
+        # trigger fires within seconds of deferring (apache/airflow#72716).
+        retries=2,
+        retry_delay=timedelta(seconds=5),
     )
     # [END loop_comms_wait_for_campaign]

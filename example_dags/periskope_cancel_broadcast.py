@@ -79,5 +79,9 @@ with DAG(
         deferrable=True,
         poke_interval=1,
         timeout=120,
+        # Read-only, so a retry is safe; it also covers an Airflow race that can fail a task whose
+        # trigger fires within seconds of deferring (apache/airflow#72716).
+        retries=2,
+        retry_delay=timedelta(seconds=5),
     ).expand_kwargs(cancel.output.map(_confirm_kwargs))
     # [END periskope_cancel_broadcast]

@@ -64,6 +64,10 @@ with DAG(
         deferrable=True,
         poke_interval=5,
         timeout=900,
+        # Read-only, so a retry is safe; it also covers an Airflow race that can fail a task whose
+        # trigger fires within seconds of deferring (apache/airflow#72716).
+        retries=2,
+        retry_delay=timedelta(seconds=5),
     )
     # [END suprsend_confirm_settled]
 

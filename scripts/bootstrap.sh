@@ -9,9 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 LINE=${AIRFLOW_LINE:-3.3}
+EXTRAS=test
 if [ "$LINE" = "3.3" ]; then
   VENV=.venv
   CONSTRAINTS=.ci/constraints.txt
+  EXTRAS=test,deployment  # PostgreSQL and Celery for tests/deployment (DEPLOYMENT_DB, DEPLOYMENT_EXECUTOR)
 else
   VENV=.venv-airflow-$LINE
   CONSTRAINTS=.ci/constraints-$LINE.txt
@@ -28,7 +30,7 @@ if [ ! -f "$stamp" ]; then
   echo "Installing airflow-provider-cancel and Airflow $LINE into $VENV (first run takes a minute or two)..."
   "$VENV/bin/python" -m pip install -q --upgrade pip
   # The constraints pin the Airflow each line is tested with (README "Tested with"); users are free.
-  "$VENV/bin/python" -m pip install -q -e ".[test]" -c "$CONSTRAINTS"
+  "$VENV/bin/python" -m pip install -q -e ".[$EXTRAS]" -c "$CONSTRAINTS"
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi

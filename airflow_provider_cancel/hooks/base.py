@@ -9,8 +9,12 @@ must be the same for every vendor lives here: connection parsing, auth, timeouts
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email.utils
+import html
 import json as jsonlib
+import math
+import re
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -18,6 +22,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import aiohttp
 import requests
@@ -67,7 +72,32 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # asctime and "-0000" dates carry no zone; HTTP dates are always GMT
+        when = when.replace(tzinfo=dt.UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+#: 2xx statuses that mean "no body" by definition; any other 2xx must carry the vendor's JSON.
+NO_CONTENT_STATUSES = frozenset({204, 205})
+_HTML_HEADING = re.compile(r"<(title|h1)\b[^>]*>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(r"<[^>]*>")
+
+
+def summarise_body(text: str) -> str:
+    """
+    A short, one-line stand-in for a body that is not the vendor's JSON, for errors and logs.
+
+    An HTML page (a proxy's or load balancer's error page, or a web site at a wrong Base URL) is
+    named by its title, so the error says ``'502 Bad Gateway'`` instead of dumping markup.
+    """
+    stripped = text.strip()
+    if not stripped:
+        return "(empty body)"
+    if stripped.startswith("<"):
+        heading = _HTML_HEADING.search(stripped)
+        words = html.unescape(_HTML_TAG.sub(" ", heading.group(2) if heading else stripped)).split()
+        return f"an HTML page ({excerpt(' '.join(words), 200)!r}), not JSON: a proxy, gateway or web site answered"
+    return " ".join(excerpt(stripped).split())
 
 
 @dataclass(frozen=True)
@@ -100,22 +130,22 @@ class ConnectionSettings:
             value = extras.get(key)
             return value if value not in (None, "") else extras.get(f"extra__{conn_type}__{key}")
 
-        host = (conn.host or "").strip() or default_base_url
-        if "://" not in host:
-            host = f"https://{host}"
+        host = cls.base_url_from(conn.host, default_base_url, conn.conn_id)
         api_key = (conn.password or "").strip()
         if not api_key:
             raise ConnectionConfigError(
                 f"Connection {conn.conn_id!r} has no {password_label}: put it in the connection's "
                 f"password field (shown as {password_label!r} in the UI)."
             )
-        connect_timeout = _positive_float(extra("connect_timeout"), DEFAULT_CONNECT_TIMEOUT, "connect_timeout")
-        read_timeout = _positive_float(extra("timeout"), DEFAULT_READ_TIMEOUT, "timeout")
+        connect_timeout = _positive_float(
+            extra("connect_timeout"), DEFAULT_CONNECT_TIMEOUT, "connect_timeout", conn_id=conn.conn_id
+        )
+        read_timeout = _positive_float(extra("timeout"), DEFAULT_READ_TIMEOUT, "timeout", conn_id=conn.conn_id)
         if isinstance(timeout_override, tuple):
             connect_timeout, read_timeout = timeout_override
         elif timeout_override is not None:
             read_timeout = float(timeout_override)
-        return cls(
+        settings = cls(
             base_url=host.rstrip("/"),
             api_key=api_key,
             connect_timeout=connect_timeout,
@@ -123,17 +153,96 @@ class ConnectionSettings:
             extras={k: extra(k) for k in extras if not k.startswith("extra__")}
             | {k.rsplit("__", 1)[-1]: v for k, v in extras.items() if k.startswith(f"extra__{conn_type}__")},
         )
+        settings.check_choice_extras(conn_type, conn.conn_id)
+        return settings
+
+    def check_choice_extras(self, conn_type: str, conn_id: Any = None) -> None:
+        """
+        Refuse an extra outside the choices its vendor's form declares (``"enum"`` in the registry's
+        ``extra_fields``, e.g. Arsel's ``default_channel``), compared case-insensitively; empty is unset.
+        """
+        from airflow_provider_cancel.vendors import vendors
+
+        for spec in vendors().values():
+            if spec.conn_type != conn_type:
+                continue
+            for name, form_field in spec.extra_fields.items():
+                choices = form_field.get("schema", {}).get("enum")
+                value = self.extras.get(name)
+                if not choices or value in (None, ""):
+                    continue
+                allowed = {str(c).lower() for c in choices}
+                if not isinstance(value, str) or value.strip().lower() not in allowed:
+                    raise ConnectionConfigError(
+                        f"Connection {conn_id!r}: extra {name!r} must be one of {', '.join(map(str, choices))} "
+                        f"(got {value!r:.100})."
+                    )
+
+    @staticmethod
+    def base_url_from(host: Any, default_base_url: str, conn_id: Any = None) -> str:
+        """
+        The connection's host as the base URL (no trailing ``/``), or :class:`ConnectionConfigError`.
+
+        Empty means the vendor's ``default_base_url``; a host written without a scheme
+        (``api.arsel.sa/v1``, ``localhost:8080``) means ``https://``. Anything else must be an
+        ``http://`` or ``https://`` URL that names a host, with no credentials (the key belongs in the
+        password field), query string, fragment or blanks (see docs/decisions.md).
+        """
+        text = host.strip() if isinstance(host, str) else ""
+        text = text or default_base_url
+        if _HALF_SCHEME.match(text) and not _SCHEME.match(text):  # "https:/host", "http:host"
+            raise ConnectionConfigError(
+                f"Connection {conn_id!r}: host (Base URL) {text[:200]!r} has a malformed scheme; "
+                f"write it as https://host/path, e.g. {default_base_url}."
+            )
+        if not _SCHEME.match(text):
+            text = f"https://{text}"
+        problem = None
+        try:
+            parts = urlsplit(text)
+            _ = parts.port  # a port that is not a number (or out of range) raises here
+        except ValueError as exc:
+            problem = str(exc)
+        else:
+            if parts.scheme.lower() not in ("http", "https"):
+                problem = f"the scheme must be http:// or https://, not {parts.scheme}://"
+            elif "@" in parts.netloc:
+                where = f"Connection {conn_id!r}: host (Base URL)"
+                raise ConnectionConfigError(
+                    f"{where} holds credentials (user:password@); remove them and put the key in the password field."
+                )
+            elif not parts.hostname:
+                problem = "it names no host"
+            elif parts.query or parts.fragment or text.endswith(("?", "#")):
+                problem = "it must not carry a query string or a fragment"
+            elif any(c.isspace() or ord(c) < 32 for c in text):
+                problem = "it contains blanks or control characters"
+        if problem:
+            raise ConnectionConfigError(
+                f"Connection {conn_id!r}: host (Base URL) {text[:200]!r} is not a usable http(s) URL: {problem}. "
+                f"Write it as https://host/path, e.g. {default_base_url}."
+            )
+        return text.rstrip("/")
 
 
-def _positive_float(value: Any, default: float, name: str) -> float:
+#: An explicit scheme at the start of a host (``https://``, ``ftp://``); without one, https:// is assumed.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_HALF_SCHEME = re.compile(r"^(?:https?|ftp|file):", re.IGNORECASE)
+
+
+def _positive_float(value: Any, default: float, name: str, *, conn_id: Any = None) -> float:
+    """A timeout extra in seconds (a number, or its text as the UI may store it); ``default`` when empty."""
     if value in (None, ""):
         return default
+    where = f"Connection {conn_id!r}: extra {name!r}" if conn_id is not None else f"Connection extra {name!r}"
     try:
+        if isinstance(value, bool):
+            raise TypeError
         number = float(value)
     except (TypeError, ValueError):
-        raise ConnectionConfigError(f"Connection extra {name!r} must be a number of seconds, got {value!r}") from None
-    if number <= 0:
-        raise ConnectionConfigError(f"Connection extra {name!r} must be positive, got {value!r}")
+        raise ConnectionConfigError(f"{where} must be a number of seconds, got {value!r:.100}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise ConnectionConfigError(f"{where} must be a positive, finite number of seconds, got {value!r}")
     return number
 
 
@@ -142,7 +251,8 @@ class _WaitRetryAfterOrExponential(tenacity.wait.wait_base):
 
     def __init__(self, max_wait: float) -> None:
         self.max_wait = max_wait
-        self.exponential = tenacity.wait_exponential(multiplier=0.5, min=0.5, max=max_wait)
+        # The floor must not exceed the cap: tenacity lets ``min`` win over ``max``.
+        self.exponential = tenacity.wait_exponential(multiplier=0.5, min=min(0.5, max_wait), max=max_wait)
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
@@ -377,7 +487,7 @@ class CampaignVendorHook(BaseHook):
             message = next((str(body[k]) for k in ("message", "detail", "error") if body.get(k)), None)
             if message:
                 return code, message
-        return None, excerpt(text) or "(empty body)"
+        return None, summarise_body(text)
 
     def _http_error(self, method: str, path: str, status: int, text: str, retry_after: str | None) -> VendorAPIError:
         try:
@@ -400,9 +510,10 @@ class CampaignVendorHook(BaseHook):
         """
         Decide whether another attempt is safe and useful.
 
-        429 is always retried (the vendor refused the request before doing it). 5xx, read timeouts
-        and dropped connections are retried only for idempotent requests, because the vendor may
-        already have acted on a POST. Connection failures are retried always: nothing reached it.
+        429 is always retried (the vendor refused the request before doing it). 5xx, read timeouts,
+        dropped or reset connections and empty 2xx answers are retried only for idempotent requests,
+        because the vendor may already have acted on a POST. Connection failures are retried always:
+        nothing reached it.
         """
         if not isinstance(exc, VendorAPIError):
             return False
@@ -446,7 +557,7 @@ class CampaignVendorHook(BaseHook):
         attempts: int | None = None,
     ) -> Any:
         """
-        Send one API request (with retries) and return the decoded JSON body (``None`` if empty).
+        Send one API request (with retries) and return the decoded JSON body (``None`` for a 204 or 205).
 
         :param idempotent: Whether repeating the request is harmless; defaults to ``True`` for
             GET/PUT/DELETE and for requests that carry an ``Idempotency-Key`` header.
@@ -511,13 +622,25 @@ class CampaignVendorHook(BaseHook):
         log("%s %s %s -> HTTP %s in %.0f ms", self.vendor, method, path, status, (time.monotonic() - started) * 1000)
         if status >= 400:
             raise self._http_error(method, path, status, text, retry_after)
-        if not text:
-            return None
+        if not text.strip():
+            if status in NO_CONTENT_STATUSES or method == "HEAD":
+                return None
+            # No vendor answers a cancel or a read with an empty 2xx: a proxy lost the answer. Read as
+            # "done" or "nothing matched" it would confirm what nobody saw, so it counts as no answer:
+            # repeated only when that is safe, and "may have acted" for the callers that judge repeats.
+            raise VendorAPIError(
+                self.vendor,
+                None,
+                f"the answer was HTTP {status} with an empty body where JSON was expected; treated as a lost answer",
+                method=method,
+                path=path,
+                reached_server=True,
+            )
         try:
             return jsonlib.loads(text)
         except ValueError:
             raise VendorAPIError(
-                self.vendor, status, f"expected JSON, got {excerpt(text, 200)!r}", method=method, path=path
+                self.vendor, status, f"expected JSON, got {summarise_body(text)}", method=method, path=path
             ) from None
 
     # ----------------------------------------------------------------- the async choke point

@@ -14,16 +14,16 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, 
 from airflow_provider_cancel.exceptions import CampaignFinishedError, InvalidTarget
 from airflow_provider_cancel.hooks.base import CampaignVendorHook
 from airflow_provider_cancel.operators.memory import TryMemoryMixin
-from airflow_provider_cancel.operators.policy import task_failure_policy
+from airflow_provider_cancel.operators.policy import DEFAULT_RETRY_POLICY, retry_policy_kwargs, task_failure_policy
 from airflow_provider_cancel.status import CampaignStatus, CancelResult, Reach, reach, unreachable_message
-from airflow_provider_cancel.targets import Target
+from airflow_provider_cancel.targets import Target, require_conn_id, require_count, require_flag, require_seconds
 from airflow_provider_cancel.utils.deferral import (
     check_target_state,
     default_deferrable,
     defer_until,
     status_from_event,
 )
-from airflow_provider_cancel.utils.templating import is_blank, parse_flag
+from airflow_provider_cancel.utils.templating import parse_flag
 
 #: The outcome a dry run reports: valid, and would be cancelled.
 WOULD_CANCEL = "would_cancel"
@@ -54,6 +54,10 @@ class BaseCancelOperator(TryMemoryMixin, BaseOperator, Generic[HookT, TargetT]):
     :param request_timeout: HTTP read timeout in seconds; overrides the connection's ``timeout``.
     :param dry_run: Validate and read the current status only; send no cancel, delete or purge, and
         return ``outcome: "would_cancel"`` (templated; ``True``/``"true"``).
+    :param retry_policy: Airflow 3.3+: the task's retry policy. Defaults to
+        :class:`~airflow_provider_cancel.operators.policy.CancelRetryPolicy` (fail at once on what no
+        retry can fix, retry a 429 or 5xx after the vendor's ``Retry-After``); ``None`` for none. Not
+        passed to Airflow < 3.3, which has no retry policies.
     """
 
     hook_class: type[HookT]
@@ -72,17 +76,20 @@ class BaseCancelOperator(TryMemoryMixin, BaseOperator, Generic[HookT, TargetT]):
         retry_limit: int = 5,
         request_timeout: float | None = None,
         dry_run: bool | str = False,
+        retry_policy: Any = DEFAULT_RETRY_POLICY,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**retry_policy_kwargs(retry_policy), **kwargs)
+        # These arguments are not templated, so a bad value is refused here, when the DAG is parsed;
+        # the templated ones (the target's fields, the connection id, dry_run) are checked in execute().
         self.dry_run_flag = dry_run  # not `dry_run`: BaseOperator.dry_run() is a method
-        self.wait_for_completion = wait_for_completion
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.poll_interval = poll_interval
-        self.wait_timeout = wait_timeout
+        self.wait_for_completion = require_flag("wait_for_completion", wait_for_completion)
+        self.deferrable = default_deferrable() if deferrable is None else require_flag("deferrable", deferrable)
+        self.poll_interval = require_seconds("poll_interval", poll_interval)
+        self.wait_timeout = require_seconds("wait_timeout", wait_timeout)
         self.target_state = check_target_state(target_state)
-        self.retry_limit = retry_limit
-        self.request_timeout = request_timeout
+        self.retry_limit = require_count("retry_limit", retry_limit, minimum=1)
+        self.request_timeout = None if request_timeout is None else require_seconds("request_timeout", request_timeout)
 
     @classmethod
     def conn_id_field(cls) -> str:
@@ -91,8 +98,9 @@ class BaseCancelOperator(TryMemoryMixin, BaseOperator, Generic[HookT, TargetT]):
 
     @property
     def resolved_conn_id(self) -> str:
-        conn_id = getattr(self, self.conn_id_field())
-        return self.hook_class.default_conn_name if is_blank(conn_id) else str(conn_id).strip()
+        """The (rendered) connection id, or the vendor's default when blank; :class:`InvalidTarget` if not a string."""
+        field = self.conn_id_field()
+        return require_conn_id(field, getattr(self, field, None)) or self.hook_class.default_conn_name
 
     @cached_property
     def hook(self) -> HookT:
@@ -121,10 +129,13 @@ class BaseCancelOperator(TryMemoryMixin, BaseOperator, Generic[HookT, TargetT]):
     # ----------------------------------------------------------------- the run
     def execute(self, context: Any) -> dict[str, Any]:
         with self.reporting_errors(context), task_failure_policy(self.hook_class.non_retryable_codes):
+            _ = self.resolved_conn_id  # a rendered connection id that is not a string fails here, before any HTTP
             self.validate()
             if self.is_dry_run():
                 return self.dry_run_result()
-            return self._cancel_and_wait(context)
+            result = self._cancel_and_wait(context)
+        self.forget_result(context, resumed=False)
+        return result
 
     def is_dry_run(self) -> bool:
         try:
@@ -212,7 +223,9 @@ class BaseCancelOperator(TryMemoryMixin, BaseOperator, Generic[HookT, TargetT]):
             status = status_from_event(event)
         if result is None:  # resumed with the event only (`airflow dags test` drops defer kwargs)
             result = self.pull_result(context)
-        return self._with_status(result or {}, status)
+        final = self._with_status(result or {}, status)
+        self.forget_result(context, resumed=True)  # done: `return_value` holds it now
+        return final
 
     def _with_status(self, result: dict[str, Any], status: CampaignStatus) -> dict[str, Any]:
         self.log.info("Confirmed: %s", status.describe())

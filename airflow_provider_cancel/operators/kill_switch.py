@@ -20,11 +20,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 
+from airflow_provider_cancel.exceptions import InvalidTarget
 from airflow_provider_cancel.kill_switch import (
     DEFAULT_APPROVAL_THRESHOLD,
     FAILED,
@@ -39,6 +41,7 @@ from airflow_provider_cancel.kill_switch import (
     text_table,
 )
 from airflow_provider_cancel.operators.memory import CANCEL_ERROR_XCOM_KEY
+from airflow_provider_cancel.targets import require_count, require_flag, require_seconds
 from airflow_provider_cancel.utils.templating import parse_flag
 from airflow_provider_cancel.vendors import import_path, target_kinds, vendor_of_kind
 
@@ -75,8 +78,6 @@ def _flag(name: str, value: Any) -> bool:
 def make_plan(
     targets: Any, dry_run: Any, skip_approval: Any, approval_threshold: int, allow_empty: bool = False
 ) -> Plan:
-    from airflow_provider_cancel.exceptions import InvalidTarget
-
     try:
         parsed = read_targets(targets, allow_empty=allow_empty)
     except InvalidTarget as exc:
@@ -117,6 +118,84 @@ def _targets_of_kind(targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return targets
 
 
+_JINJA_MARKERS = ("{{", "{%", "{#")
+_PLAIN = (str, bytes, int, float, bool, list, tuple, dict, type(None))
+
+
+def _is_literal(value: Any) -> bool:
+    """A value known when the DAG is parsed: plain data, not a template or an upstream task's output."""
+    if isinstance(value, str):
+        return not any(marker in value for marker in _JINJA_MARKERS)
+    return isinstance(value, _PLAIN)
+
+
+def check_arguments(
+    *,
+    targets: Any,
+    dry_run: Any,
+    skip_approval: Any,
+    approval_threshold: Any,
+    approval_timeout: Any,
+    pools: Any,
+    poll_interval: Any,
+    wait_timeout: Any,
+    retries: Any,
+    retry_delay: Any,
+    allow_empty: Any,
+) -> dict[str, str]:
+    """
+    Refuse bad kill-switch arguments when the DAG is parsed, each error naming its argument; return the pools.
+
+    Templated values (``targets``, ``dry_run``, ``skip_approval`` given as a template or an upstream
+    task's output) can only be read once rendered: the ``plan`` task checks them before anything is
+    sent. Literal ones are checked here too, so a typo in a DAG file fails its import, not a run.
+    """
+    require_count("approval_threshold", approval_threshold, minimum=0)
+    require_seconds("poll_interval", poll_interval)
+    require_seconds("wait_timeout", wait_timeout)
+    require_count("retries", retries, minimum=0)
+    require_flag("allow_empty", allow_empty)
+    _duration("approval_timeout", approval_timeout, allow_zero=False)
+    _duration("retry_delay", retry_delay, allow_zero=True)
+    kinds = list(target_kinds())
+    if pools is None:
+        pools = {}
+    if not isinstance(pools, Mapping):
+        raise InvalidTarget(
+            f"pools must map target kinds to pool names, e.g. {{'arsel': 'arsel_api'}} (got {pools!r:.100})",
+            field="pools",
+        )
+    unknown = sorted(set(pools) - set(kinds), key=str)
+    if unknown:
+        raise InvalidTarget(f"pools names unknown target kinds {unknown}; known: {', '.join(kinds)}", field="pools")
+    for kind, pool in pools.items():
+        if not isinstance(pool, str) or not pool.strip():
+            raise InvalidTarget(
+                f"pools[{kind!r}] must be the name of an Airflow pool (got {pool!r:.100})", field="pools"
+            )
+    for name, flag in (("dry_run", dry_run), ("skip_approval", skip_approval)):
+        if _is_literal(flag):
+            try:
+                parse_flag(flag)
+            except ValueError as exc:
+                raise InvalidTarget(f"{name} {exc}", field=name) from None
+    if _is_literal(targets):
+        read_targets(targets, allow_empty=allow_empty)  # InvalidTarget (a ValueError) naming every problem
+    return dict(pools)
+
+
+def _duration(name: str, value: Any, *, allow_zero: bool) -> None:
+    """A ``timedelta`` (or a number of seconds) that is not negative, and not zero unless ``allow_zero``."""
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    try:
+        require_seconds(name, seconds, allow_zero=allow_zero)
+    except InvalidTarget:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InvalidTarget(
+            f"{name} must be a timedelta (or seconds) {bound} (got {value!r:.100})", field=name
+        ) from None
+
+
 def kill_switch_task_group(
     group_id: str = "kill_switch",
     *,
@@ -151,14 +230,26 @@ def kill_switch_task_group(
     :param retry_delay: Delay between those retries.
     :param allow_empty: An empty target list is a run that does nothing (for a standing kill list),
         instead of an error.
+    :raises InvalidTarget: (a ``ValueError``) when the DAG is parsed, naming the bad argument: a bad
+        number, pool, flag or duration, or literal ``targets`` that do not validate. Templated values are
+        checked by the ``plan`` task, before anything is sent.
     """
     from airflow.sdk import TaskGroup, task
 
-    pools = dict(pools or {})
     kinds = list(target_kinds())
-    unknown = sorted(set(pools) - set(kinds))
-    if unknown:
-        raise ValueError(f"pools names unknown target kinds {unknown}; known: {', '.join(kinds)}")
+    pools = check_arguments(
+        targets=targets,
+        dry_run=dry_run,
+        skip_approval=skip_approval,
+        approval_threshold=approval_threshold,
+        approval_timeout=approval_timeout,
+        pools=pools,
+        poll_interval=poll_interval,
+        wait_timeout=wait_timeout,
+        retries=retries,
+        retry_delay=retry_delay,
+        allow_empty=allow_empty,
+    )
 
     with TaskGroup(group_id=group_id) as group:
         prefix = f"{group.group_id}." if group.group_id else ""

@@ -12,7 +12,8 @@ from typing import Any
 
 from airflow_provider_cancel.status import CancelResult
 
-#: XCom key of the cancel result while the operator is deferred.
+#: XCom key of the cancel result while the operator is deferred (or waits after a recorded cancel);
+#: deleted once the task succeeds, when ``return_value`` holds the result.
 CANCEL_RESULT_XCOM_KEY = "cancel_result"
 #: XCom key of a short message saying why the task failed (read by the kill switch's report).
 CANCEL_ERROR_XCOM_KEY = "cancel_error"
@@ -111,12 +112,39 @@ class TryMemoryMixin:
             return False
         return True
 
-    @staticmethod
-    def push_result(context: Any, result: CancelResult | dict[str, Any]) -> None:
+    def push_result(self, context: Any, result: CancelResult | dict[str, Any]) -> None:
         """Keep the cancel result in XCom while deferred (``airflow dags test`` drops defer kwargs)."""
         push = getattr(context.get("ti"), "xcom_push", None)
         if push is not None:
             push(key=CANCEL_RESULT_XCOM_KEY, value=result.to_dict() if isinstance(result, CancelResult) else result)
+            self._pushed_result = True
+
+    def forget_result(self, context: Any, *, resumed: bool) -> None:
+        """
+        Delete the ``cancel_result`` XCom once the task has succeeded: ``return_value`` holds the result.
+
+        Only on success: while the task is deferred, or after a try failed, the XCom is what the next
+        step reads (the resumed task, or where XComs survive, a retry). No automatic retry follows a
+        success, and a clear starts afresh. ``resumed``: called from ``execute_complete``, where the
+        XCom was pushed before deferring; otherwise only if this try pushed one. Never fails the task.
+        """
+        ti = context.get("ti")
+        if not (resumed or getattr(self, "_pushed_result", False)) or getattr(ti, "xcom_push", None) is None:
+            return
+        try:
+            from airflow.providers.common.compat.sdk import XCom
+
+            XCom.delete(
+                key=CANCEL_RESULT_XCOM_KEY,
+                dag_id=ti.dag_id,
+                task_id=ti.task_id,
+                run_id=ti.run_id,
+                map_index=getattr(ti, "map_index", -1),
+            )
+        except Exception as exc:
+            self.log.warning("Could not delete the %r XCom (%s); it repeats the result", CANCEL_RESULT_XCOM_KEY, exc)
+        else:
+            self._pushed_result = False
 
     @staticmethod
     def push_error(context: Any, exc: BaseException) -> None:

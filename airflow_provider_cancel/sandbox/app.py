@@ -18,15 +18,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import airflow_provider_cancel.sandbox as sandbox_package
 from airflow_provider_cancel.sandbox.core import (
-    STATUS_NAMES,
     Clock,
     DropConnection,
+    Fault,
     Faults,
     HTTPError,
     IdempotencyStore,
     RateLimiter,
     Request,
     RequestLog,
+    ResetMidResponse,
     Response,
     Router,
     StateStore,
@@ -89,7 +90,7 @@ class SandboxApp:
     # ------------------------------------------------------------------ entry
 
     def handle(self, method: str, target: str, headers: dict[str, str], raw_body: bytes) -> Response:
-        """Serve one request. Raises DropConnection when a drop fault fires."""
+        """Serve one request. Raises DropConnection or ResetMidResponse when such a fault fires."""
         split = urlsplit(target)
         path = unquote(split.path) or "/"
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
@@ -128,8 +129,10 @@ class SandboxApp:
         }
         idem: tuple[tuple[str, str], str] | None = None  # (scope, key) held while in flight
         started = time.monotonic()
+        fault = self.faults.pop(vendor.name)
         try:
-            resp, outcome, idem = self._process(vendor, req, entry)
+            # A reset fault lets the vendor serve the request; only the answer is cut (below).
+            resp, outcome, idem = self._process(vendor, req, entry, None if fault and fault.kind == "reset" else fault)
             latency = self.faults.latency_s(vendor.name)
             if latency:
                 time.sleep(latency)  # after the work, before the reply: like a slow network/backend
@@ -141,25 +144,22 @@ class SandboxApp:
             # Released only now, so a client that timed out during latency sees "in flight".
             self.idempotency.finish(idem[0], idem[1], resp)
         entry.update(status=resp.status, outcome=outcome, duration_ms=round((time.monotonic() - started) * 1000))
+        if fault is not None and fault.kind == "reset":
+            assert fault.reset_at is not None
+            entry.update(outcome="reset", served_as=outcome, reset_at=fault.reset_at)
+            self.log.add(entry)
+            raise ResetMidResponse(resp, fault.reset_at)
         self.log.add(entry)
         return resp
 
     def _process(
-        self, vendor: Vendor, req: Request, entry: dict[str, Any]
+        self, vendor: Vendor, req: Request, entry: dict[str, Any], fault: Fault | None
     ) -> tuple[Response, str, tuple[tuple[str, str], str] | None]:
         """Faults -> auth -> rate limit -> routing -> idempotency -> handler."""
-        fault = self.faults.pop(vendor.name)
         if fault is not None and fault.kind == "drop":
             raise DropConnection()
         if fault is not None:
-            status = fault.status or 503
-            resp = (
-                Response(status, copy.deepcopy(fault.body))
-                if fault.body is not None
-                else vendor.error(
-                    status, fault.name or STATUS_NAMES.get(status, "error"), fault.message or "Injected fault"
-                )
-            )
+            resp = fault.response(vendor)
             if fault.retry_after is not None:
                 resp.headers["retry-after"] = fault.retry_after
             return resp, "fault", None

@@ -47,18 +47,46 @@ class Request:
 
 @dataclass
 class Response:
-    """A JSON response. ``body=None`` sends an empty body."""
+    """
+    A JSON response. ``body=None`` sends an empty body.
+
+    ``text`` (with ``content_type``) replaces the JSON body with verbatim text, for answers that are
+    not the vendor's, such as a proxy's HTML error page.
+    """
 
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None
+    content_type: str = "application/json"
 
     def copy(self) -> Response:
-        return Response(self.status, copy.deepcopy(self.body), dict(self.headers))
+        return Response(self.status, copy.deepcopy(self.body), dict(self.headers), self.text, self.content_type)
+
+    def payload(self) -> bytes:
+        """The bytes of the body as sent on the wire."""
+        if self.text is not None:
+            return self.text.encode()
+        return b"" if self.body is None else json.dumps(self.body).encode()
 
 
 class DropConnection(Exception):
     """Raised by the pipeline to make the HTTP layer close the socket with no response."""
+
+
+#: Where a ``reset`` fault cuts the answer: right after the headers, or halfway through the body.
+RESET_POINTS = ("headers", "body")
+
+
+class ResetMidResponse(Exception):
+    """
+    Raised by the pipeline after the vendor has served the request: the HTTP layer sends the status
+    line and headers (and half the body when ``at`` is ``"body"``), then resets the connection.
+    """
+
+    def __init__(self, response: Response, at: str) -> None:
+        super().__init__(f"reset after the {at}")
+        self.response, self.at = response, at
 
 
 class HTTPError(Exception):
@@ -83,6 +111,19 @@ STATUS_NAMES = {
     502: "bad_gateway",
     503: "service_unavailable",
     504: "gateway_timeout",
+}
+
+# Reason phrases for the bodies of injected non-JSON error pages.
+STATUS_REASONS = {
+    200: "OK",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
 }
 
 
@@ -220,12 +261,36 @@ class RequestLog:
 
 @dataclass
 class Fault:
-    kind: str  # "fail" or "drop"
+    kind: str  # "fail", "drop" or "reset"
     status: int | None = None
     retry_after: str | None = None
     name: str | None = None
     message: str | None = None
-    body: Any = None  # verbatim body overriding the vendor error shape
+    body: Any = None  # verbatim body overriding the vendor error shape (a string when content_type is set)
+    content_type: str | None = None  # send ``body`` as text of this type instead of JSON
+    empty_body: bool | None = None  # answer ``status`` with no body at all
+    reset_at: str | None = None  # "headers" or "body", for kind "reset"
+
+    def response(self, vendor: Vendor) -> Response:
+        """The answer of a "fail" fault: the vendor's error shape unless a body or an empty body is given."""
+        status = self.status or 503
+        if self.empty_body:
+            return Response(status)
+        if self.content_type is not None:
+            text = self.body if isinstance(self.body, str) else proxy_error_page(status)
+            return Response(status, text=text, content_type=self.content_type)
+        if self.body is not None:
+            return Response(status, copy.deepcopy(self.body))
+        return vendor.error(status, self.name or STATUS_NAMES.get(status, "error"), self.message or "Injected fault")
+
+
+def proxy_error_page(status: int) -> str:
+    """The HTML error page a reverse proxy (nginx style) puts in front of an API that is down."""
+    title = f"{status} {STATUS_REASONS.get(status, 'Error')}"
+    return (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+        "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )
 
 
 class Faults:
@@ -237,11 +302,20 @@ class Faults:
         self._latency_ms: dict[str, int] = {}
 
     def configure(self, vendor: str, spec: dict[str, Any]) -> dict[str, Any]:
-        """Apply an admin fault spec: queue drops then failures, set latency if given."""
+        """Apply an admin fault spec: queue drops, then resets, then failures; set latency if given."""
         drop_n, fail_n = int(spec.get("drop_next", 0) or 0), int(spec.get("fail_next", 0) or 0)
+        reset_n = int(spec.get("reset_next", 0) or 0)
         status = int(spec.get("status", 503))
-        if drop_n < 0 or fail_n < 0 or not 100 <= status <= 599:
-            raise ValueError("drop_next/fail_next must be >= 0 and status a valid HTTP status")
+        if drop_n < 0 or fail_n < 0 or reset_n < 0 or not 100 <= status <= 599:
+            raise ValueError("drop_next/reset_next/fail_next must be >= 0 and status a valid HTTP status")
+        reset_at = spec.get("reset_at", "body")
+        if reset_at not in RESET_POINTS:
+            raise ValueError(f"reset_at must be one of {', '.join(RESET_POINTS)}")
+        content_type = spec.get("content_type")
+        if content_type is not None and not (
+            isinstance(content_type, str) and content_type and isinstance(spec.get("body"), (str, type(None)))
+        ):
+            raise ValueError("content_type must be a non-empty string, and body (if given) the text to send with it")
         retry_after = spec.get("retry_after")
         with self._lock:
             if spec.get("clear"):
@@ -251,6 +325,7 @@ class Faults:
                 self._latency_ms[vendor] = max(0, int(spec["latency_ms"] or 0))
             q = self._queue[vendor]
             q.extend(Fault("drop") for _ in range(drop_n))
+            q.extend(Fault("reset", reset_at=reset_at) for _ in range(reset_n))
             q.extend(
                 Fault(
                     "fail",
@@ -259,6 +334,8 @@ class Faults:
                     spec.get("name"),
                     spec.get("message"),
                     spec.get("body"),
+                    content_type,
+                    bool(spec.get("empty_body")) or None,
                 )
                 for _ in range(fail_n)
             )

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import socket
 import socketserver
+import struct
 import sys
 import threading
 import time
@@ -20,7 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from airflow_provider_cancel.sandbox.app import SandboxApp, build_app
-from airflow_provider_cancel.sandbox.core import DropConnection
+from airflow_provider_cancel.sandbox.core import DropConnection, ResetMidResponse, Response
+
+#: Pause between the partial answer of a reset fault and the reset itself.
+RESET_DELAY_S = 0.02
 
 
 def require_loopback(host: str) -> None:
@@ -56,15 +60,30 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        data = b"" if resp.body is None else json.dumps(resp.body).encode()
+        except ResetMidResponse as reset:
+            self._send(reset.response, cut_at=reset.at)
+            return
+        self._send(resp)
+
+    def _send(self, resp: Response, cut_at: str | None = None) -> None:
+        """Write the response; with ``cut_at``, stop after the headers or half the body and reset the connection."""
+        data = resp.payload()
         self.send_response(resp.status)
         if data:
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", resp.content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in resp.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        if cut_at is None:
+            self.wfile.write(data)
+            return
+        if cut_at == "body":
+            self.wfile.write(data[: len(data) // 2])
+        # Let the partial answer reach the client before the reset (an RST can overtake unread data).
+        time.sleep(RESET_DELAY_S)
+        self.close_connection = True
+        self.server.abort_on_close(self.connection)
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -95,6 +114,7 @@ class _HTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: SandboxApp, quiet: bool) -> None:
         self.app, self.quiet = app, quiet
         self._conns: set[socket.socket] = set()
+        self._aborted: set[socket.socket] = set()  # to close with a reset (see abort_on_close)
         self._conns_lock = threading.Lock()
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
@@ -109,9 +129,21 @@ class _HTTPServer(ThreadingHTTPServer):
             self._conns.add(request)
         super().process_request(request, client_address)
 
+    def abort_on_close(self, request: socket.socket) -> None:
+        """Close ``request`` with a TCP reset (RST) instead of an orderly shutdown (FIN) when its handler ends."""
+        with contextlib.suppress(OSError):
+            request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with self._conns_lock:
+            self._aborted.add(request)
+
     def shutdown_request(self, request: Any) -> None:
         with self._conns_lock:
             self._conns.discard(request)
+            aborted = request in self._aborted
+            self._aborted.discard(request)
+        if aborted:
+            self.close_request(request)  # no shutdown(SHUT_WR): with SO_LINGER 0, close() sends the RST
+            return
         super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import inspect
 import json
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Generic, TypeVar
 
 from airflow.providers.common.compat.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_cancel.exceptions import CampaignFinishedError, InvalidTarget
 from airflow_provider_cancel.hooks.base import CampaignVendorHook
-from airflow_provider_cancel.operators.policy import task_failure_policy
+from airflow_provider_cancel.operators.policy import DEFAULT_RETRY_POLICY, retry_policy_kwargs, task_failure_policy
 from airflow_provider_cancel.status import CampaignState, Reach, reach, unreachable_message
-from airflow_provider_cancel.targets import require_json_safe
+from airflow_provider_cancel.targets import (
+    FieldErrors,
+    require_conn_id,
+    require_count,
+    require_flag,
+    require_json_safe,
+    require_plain_id,
+)
 from airflow_provider_cancel.utils.deferral import (
     check_target_state,
     default_deferrable,
     defer_until,
     status_from_event,
 )
-from airflow_provider_cancel.utils.templating import is_blank
 
 HookT = TypeVar("HookT", bound=CampaignVendorHook)
 
@@ -42,6 +49,10 @@ class BaseCampaignStatusSensor(BaseSensorOperator, Generic[HookT]):
     :param target_state: ``"cancelled"`` (default) or ``"terminal"``.
     :param deferrable: Wait in the triggerer. Defaults to ``[operators] default_deferrable``.
     :param retry_limit: HTTP attempts per status request, on the worker and in the trigger.
+    :param retry_policy: Airflow 3.3+: the task's retry policy. Defaults to
+        :class:`~airflow_provider_cancel.operators.policy.CancelRetryPolicy` (fail at once on what no
+        retry can fix, retry a 429 or 5xx after the vendor's ``Retry-After``); ``None`` for none. Not
+        passed to Airflow < 3.3, which has no retry policies.
     """
 
     hook_class: type[HookT]
@@ -52,12 +63,13 @@ class BaseCampaignStatusSensor(BaseSensorOperator, Generic[HookT]):
         target_state: str = "cancelled",
         deferrable: bool | None = None,
         retry_limit: int = 3,
+        retry_policy: Any = DEFAULT_RETRY_POLICY,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**retry_policy_kwargs(retry_policy), **kwargs)
         self.target_state = check_target_state(target_state)
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.retry_limit = retry_limit
+        self.deferrable = default_deferrable() if deferrable is None else require_flag("deferrable", deferrable)
+        self.retry_limit = require_count("retry_limit", retry_limit, minimum=1)  # not templated: checked at parse
         self._unknown_logged: set[str | None] = set()
 
     @property
@@ -70,8 +82,9 @@ class BaseCampaignStatusSensor(BaseSensorOperator, Generic[HookT]):
 
     @property
     def resolved_conn_id(self) -> str:
-        conn_id = getattr(self, self.conn_id_field(), None)
-        return self.vendor_hook_class.default_conn_name if is_blank(conn_id) else str(conn_id).strip()
+        """The (rendered) connection id, or the vendor's default when blank; :class:`InvalidTarget` if not a string."""
+        field = self.conn_id_field()
+        return require_conn_id(field, getattr(self, field, None)) or self.vendor_hook_class.default_conn_name
 
     @cached_property
     def hook(self) -> HookT:
@@ -142,11 +155,17 @@ class CampaignStatusSensor(BaseCampaignStatusSensor[CampaignVendorHook]):
         self.vendor = vendor
         self.target = target
         self.conn_id = conn_id
+        try:  # not templated: an unknown vendor fails when the DAG is parsed
+            self.vendor_hook_class  # noqa: B018
+        except KeyError as exc:
+            raise InvalidTarget(str(exc.args[0]), field="vendor") from None
 
     @property
     def vendor_hook_class(self) -> type[CampaignVendorHook]:
         from airflow_provider_cancel.vendors import import_path, vendor
 
+        if not isinstance(self.vendor, str):
+            raise KeyError(f"vendor must be a registered vendor's name (got {self.vendor!r:.100})")
         hook_class = import_path(vendor(self.vendor).hook)
         if not (isinstance(hook_class, type) and issubclass(hook_class, CampaignVendorHook)):
             raise TypeError(f"{vendor(self.vendor).hook} is not a CampaignVendorHook")
@@ -164,4 +183,43 @@ class CampaignStatusSensor(BaseCampaignStatusSensor[CampaignVendorHook]):
                 raise InvalidTarget(f"target must be a JSON object (got {target[:100]!r})", field="target") from None
         if not isinstance(target, dict):
             raise InvalidTarget(f"target must be an object (got {type(target).__name__})", field="target")
-        return dict(require_json_safe("target", target))
+        target = dict(require_json_safe("target", target))
+        check_status_target(self.vendor_hook_class, target)
+        return target
+
+
+def check_status_target(hook_class: type[CampaignVendorHook], target: dict[str, Any]) -> None:
+    """
+    Refuse a status target the vendor hook's ``get_status`` cannot take, naming every bad key.
+
+    Keys must be the hook's ``get_status`` arguments (or its ``status_request``'s, when ``get_status``
+    is the generic one) and the required ones must be there. Values of ``*_id`` keys must be one id
+    (:func:`~airflow_provider_cancel.targets.require_plain_id`), and ``*_ids`` lists hold such ids.
+    """
+    method = hook_class.get_status
+    params = _named_params(method)
+    if params is None:
+        params = _named_params(hook_class.status_request) or {}
+    errors = FieldErrors()
+    for unknown in sorted(set(target) - set(params)):
+        errors.add(
+            f"target.{unknown}", f"target has no field {unknown!r}; {hook_class.vendor} takes {', '.join(params)}"
+        )
+    for name, param in params.items():
+        if param.default is inspect.Parameter.empty and name not in target:
+            errors.add(f"target.{name}", f"target is missing {name!r} ({hook_class.vendor} takes {', '.join(params)})")
+    for name, value in target.items():
+        if name.endswith("_id"):
+            errors.check(f"target.{name}", partial(require_plain_id, f"target.{name}", value))
+        elif name.endswith("_ids") and isinstance(value, list):
+            for item in value:
+                errors.check(f"target.{name}", partial(require_plain_id, f"target.{name}[]", item))
+    errors.raise_if_any()
+
+
+def _named_params(method: Any) -> dict[str, inspect.Parameter] | None:
+    """A method's keyword-able parameters after ``self``; ``None`` when it takes ``**kwargs`` (any key)."""
+    params = list(inspect.signature(method).parameters.values())[1:]
+    if any(p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) for p in params):
+        return None
+    return {p.name: p for p in params}

@@ -27,8 +27,8 @@ class CampaignStatusTrigger(BaseTrigger):
     deferred task cancels nothing at the vendor (this trigger started no external work).
 
     Events: ``{"status": "success"|"error", "message": str, "campaign_status": dict|None}``; an error
-    from the vendor also carries ``vendor``, ``status_code``, ``code`` and ``retryable``, so the task
-    that resumes fails exactly as it would have on the worker.
+    from the vendor also carries ``vendor``, ``status_code``, ``code``, ``retryable`` and
+    ``retry_after``, so the task that resumes fails (or is retried) exactly as it would have on the worker.
 
     :param hook_class: Dotted path of a :class:`CampaignVendorHook` subclass.
     :param conn_id: Airflow connection id (the only connection data kept in kwargs: no secrets).
@@ -37,6 +37,10 @@ class CampaignStatusTrigger(BaseTrigger):
     :param poll_interval: Seconds between polls, after every non-final outcome.
     :param max_consecutive_failures: Transient errors in a row (5xx, 429, network) before giving up.
     :param retry_limit: HTTP attempts per poll (the deferring task's ``retry_limit``).
+    :param first_poll_delay: Seconds before the first poll. The deferring task has just polled, and
+        a trigger that fires within seconds of deferring can lose its event to an Airflow race
+        (apache/airflow#72716, #71580), so callers wait at least ``poll_interval`` and 10 s by default.
+        ``None`` (triggers serialised by older versions) means ``poll_interval``.
     """
 
     def __init__(
@@ -48,6 +52,7 @@ class CampaignStatusTrigger(BaseTrigger):
         poll_interval: float = 30.0,
         max_consecutive_failures: int = 5,
         retry_limit: int = DEFAULT_TRIGGER_RETRY_LIMIT,
+        first_poll_delay: float | None = None,
     ) -> None:
         super().__init__()
         self.hook_class = hook_class
@@ -57,6 +62,7 @@ class CampaignStatusTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.max_consecutive_failures = int(max_consecutive_failures)
         self.retry_limit = max(1, int(retry_limit))
+        self.first_poll_delay = self.poll_interval if first_poll_delay is None else max(0.0, float(first_poll_delay))
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -69,6 +75,7 @@ class CampaignStatusTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "max_consecutive_failures": self.max_consecutive_failures,
                 "retry_limit": self.retry_limit,
+                "first_poll_delay": self.first_poll_delay,
             },
         )
 
@@ -90,7 +97,11 @@ class CampaignStatusTrigger(BaseTrigger):
         }
         if error is not None:
             payload.update(
-                vendor=error.vendor, status_code=error.status_code, code=error.code, retryable=error.is_transient
+                vendor=error.vendor,
+                status_code=error.status_code,
+                code=error.code,
+                retryable=error.is_transient,
+                retry_after=error.retry_after,
             )
         return TriggerEvent(payload)
 
@@ -102,6 +113,9 @@ class CampaignStatusTrigger(BaseTrigger):
             return
         failures = 0
         unknown_logged: set[str | None] = set()
+        if self.first_poll_delay:
+            self.log.info("First poll in %.0fs (the task polled just before deferring)", self.first_poll_delay)
+            await asyncio.sleep(self.first_poll_delay)
         async with hook.async_session():
             while True:
                 try:

@@ -26,6 +26,25 @@ def check_target_state(target_state: str) -> str:
     return target_state
 
 
+#: Default floor of the trigger's first poll delay, in seconds (config ``[cancel_provider] min_first_poll_delay``).
+DEFAULT_MIN_FIRST_POLL_DELAY = 10.0
+
+
+def first_poll_delay(poll_interval: float) -> float:
+    """
+    Seconds the trigger waits before its first poll: at least ``poll_interval`` (the task has just
+    polled) and at least ``[cancel_provider] min_first_poll_delay``.
+
+    A trigger that fires within a few seconds of deferring can make Airflow mark a task that succeeded
+    ``up_for_retry`` or ``failed`` (apache/airflow#72716, #71580); waiting before the first poll keeps
+    our triggers out of that window.
+    """
+    from airflow.providers.common.compat.sdk import conf
+
+    floor = conf.getfloat("cancel_provider", "min_first_poll_delay", fallback=DEFAULT_MIN_FIRST_POLL_DELAY)
+    return max(float(poll_interval), floor)
+
+
 def class_path(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
@@ -55,6 +74,7 @@ def defer_until(
         target_state=target_state,
         poll_interval=poll_interval,
         retry_limit=retry_limit,
+        first_poll_delay=first_poll_delay(poll_interval),
     )
     task.defer(trigger=trigger, method_name="execute_complete", kwargs=kwargs, timeout=timedelta(seconds=timeout))
 
@@ -77,7 +97,12 @@ def status_from_event(event: dict[str, Any] | None) -> CampaignStatus:
     if status is not None and status.is_terminal and not status.is_cancelled:
         raise CampaignFinishedError(message)
     if event.get("status_code") is not None or event.get("vendor"):
+        retry_after = event.get("retry_after")
         raise VendorAPIError(
-            str(event.get("vendor") or "vendor"), event.get("status_code"), message, code=event.get("code")
+            str(event.get("vendor") or "vendor"),
+            event.get("status_code"),
+            message,
+            code=event.get("code"),
+            retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
         )
     raise AirflowException(message)

@@ -155,8 +155,12 @@ def parse_target(raw: Mapping[str, Any]) -> Any:
         raise InvalidTarget(f"a target must be an object with a 'vendor' field (got {type(raw).__name__})")
     kind = raw.get("vendor")
     kinds = target_kinds()
-    if kind not in kinds:
-        raise InvalidTarget(f"unknown vendor {kind!r}; known: {', '.join(kinds)}", field="vendor")
+    if kind is None or kind == "":
+        raise InvalidTarget(
+            f"vendor is missing: every target names its kind, one of {', '.join(kinds)}", field="vendor"
+        )
+    if not isinstance(kind, str) or kind not in kinds:
+        raise InvalidTarget(f"unknown vendor {kind!r:.100}; known: {', '.join(kinds)}", field="vendor")
     return import_path(kinds[kind]).parse(raw)
 
 
@@ -185,6 +189,9 @@ def parse_targets(raw: Sequence[Mapping[str, Any]]) -> list[Any]:
             continue
         seen[identity] = index
         parsed.append(target)
+    if len(problems) == 1:  # alone, a problem's message must still say which target it is about
+        name, message = problems[0]
+        problems = [(name, message if message.startswith(name) else f"{name}: {message}")]
     if problems:
         raise InvalidTarget(problems)
     return parsed

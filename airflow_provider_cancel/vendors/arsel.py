@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_cancel.status import CampaignState, CancelResult
-from airflow_provider_cancel.targets import FieldErrors, Target, require_choice, require_id
+from airflow_provider_cancel.targets import FieldErrors, Target, require_choice, require_plain_id
 from airflow_provider_cancel.utils.templating import is_blank
 from airflow_provider_cancel.vendors import VendorSpec
 
@@ -87,7 +87,7 @@ class ArselCampaign(Target):
     @classmethod
     def parse_fields(cls, raw: Mapping[str, Any], errors: FieldErrors) -> dict[str, Any]:
         return {
-            "campaign_id": errors.check("campaign_id", lambda: require_id("campaign_id", raw.get("campaign_id"))),
+            "campaign_id": errors.check("campaign_id", lambda: require_plain_id("campaign_id", raw.get("campaign_id"))),
             "channel": errors.check("channel", lambda: optional_channel(raw.get("channel"))),
             "idempotency_key": errors.check("idempotency_key", lambda: idempotency_key(raw.get("idempotency_key"))),
         }

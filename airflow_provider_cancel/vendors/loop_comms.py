@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_cancel.status import CampaignState, CampaignStatus, CancelResult, map_raw_status
-from airflow_provider_cancel.targets import FieldErrors, Target, require_id
+from airflow_provider_cancel.targets import FieldErrors, Target, require_plain_id
 from airflow_provider_cancel.utils.templating import BLANKS
 from airflow_provider_cancel.vendors import VendorSpec
 
@@ -94,7 +94,9 @@ class LoopCommsCampaign(Target):
 
     @classmethod
     def parse_fields(cls, raw: Mapping[str, Any], errors: FieldErrors) -> dict[str, Any]:
-        return {"campaign_id": errors.check("campaign_id", lambda: require_id("campaign_id", raw.get("campaign_id")))}
+        return {
+            "campaign_id": errors.check("campaign_id", lambda: require_plain_id("campaign_id", raw.get("campaign_id")))
+        }
 
     def status_target(self, result: CancelResult | None = None) -> dict[str, Any]:
         """
@@ -124,7 +126,7 @@ def status_target(
 ) -> dict[str, Any]:
     """A sensor's status target from (rendered) arguments; blank, ``None`` and ``null`` mean absent."""
     target: dict[str, Any] = {
-        "campaign_id": require_id("campaign_id", campaign_id),
+        "campaign_id": require_plain_id("campaign_id", campaign_id),
         "cancel_status": _fact(cancel_status),
         "cancelled_at": _fact(cancelled_at),
     }

@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow_provider_cancel.exceptions import InvalidTarget
 from airflow_provider_cancel.status import CampaignState, CancelResult
-from airflow_provider_cancel.targets import FieldErrors, Target, require_id
+from airflow_provider_cancel.targets import FieldErrors, Target, require_plain_id
 from airflow_provider_cancel.utils.templating import BARE_ID, parse_list
 from airflow_provider_cancel.vendors import VendorSpec
 
@@ -104,7 +104,9 @@ class PeriskopeBroadcast(Target):
     @classmethod
     def parse_fields(cls, raw: Mapping[str, Any], errors: FieldErrors) -> dict[str, Any]:
         return {
-            "broadcast_id": errors.check("broadcast_id", lambda: require_id("broadcast_id", raw.get("broadcast_id")))
+            "broadcast_id": errors.check(
+                "broadcast_id", lambda: require_plain_id("broadcast_id", raw.get("broadcast_id"))
+            )
         }
 
     def status_target(self, result: CancelResult | None = None) -> dict[str, Any]:
@@ -149,7 +151,7 @@ def purge_request(
             field="broadcast_id",
         )
     if given == ["broadcast_id"]:
-        return {"broadcast_id": require_id("broadcast_id", broadcast_id)}, "broadcast"
+        return {"broadcast_id": require_plain_id("broadcast_id", broadcast_id)}, "broadcast"
     if not isinstance(queue_ids, (list, tuple)) or not queue_ids:
         raise InvalidTarget(
             f"queue_ids must be a non-empty list of ids (got {queue_ids!r}); nothing was purged.", field="queue_ids"
@@ -177,7 +179,7 @@ def _queue_id(value: Any) -> str:
         raise InvalidTarget(
             f"queue_ids must be a flat list of ids (got an item {value!r}); nothing was purged.", field="queue_ids"
         )
-    text = require_id("queue_ids[]", value)
+    text = require_plain_id("queue_ids[]", value)
     if not BARE_ID.match(text):
         raise InvalidTarget(
             f"queue_ids holds {text!r}, which is not an id (quotes, brackets, commas or spaces); nothing was purged.",

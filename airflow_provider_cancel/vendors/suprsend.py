@@ -9,6 +9,7 @@ that started at the cancel (or at its newest message since the cancel, whichever
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -16,7 +17,7 @@ from typing import Any, ClassVar
 
 from airflow_provider_cancel.exceptions import InvalidTarget
 from airflow_provider_cancel.status import CampaignState, CampaignStatus, CancelOutcome, CancelResult
-from airflow_provider_cancel.targets import FieldErrors, Target
+from airflow_provider_cancel.targets import FieldErrors, Target, require_plain_id
 from airflow_provider_cancel.timeutil import iso, parse_time
 from airflow_provider_cancel.utils.templating import optional_text, parse_flag, parse_id_list, parse_number
 from airflow_provider_cancel.vendors import VendorSpec
@@ -28,6 +29,8 @@ MESSAGES_PATH = "/v1/message/"
 
 # Filters that name one run (or one trigger call): repeating a cancel by them is harmless.
 TARGETED_FILTERS = ("execution_id", "idempotency_key")
+#: Filters that are one id each (checked with ``require_plain_id``); the others are free text or contacts.
+ID_FILTERS = ("execution_id", "list_id", "tenant_id")
 # Filters SuprSend accepts as "at least one filter" (docs); tenant_id only narrows the others.
 QUALIFYING_FILTERS = {
     WORKFLOW: ("execution_id", "recipients", "idempotency_key", "workflow_slug"),
@@ -88,9 +91,11 @@ def _filter_value(name: str, value: Any) -> Any:
     try:
         if name == "recipients":
             return parse_id_list(value)
-        return optional_text(value, max_len=IDEMPOTENCY_KEY_MAX_LEN if name == "idempotency_key" else None)
+        text = optional_text(value, max_len=IDEMPOTENCY_KEY_MAX_LEN if name == "idempotency_key" else None)
     except ValueError as exc:
         raise InvalidTarget(f"{name} {exc}; nothing was sent to SuprSend.", field=name) from None
+    # SuprSend's ids are slugs ([a-z0-9_-] for lists and tenants, dsl_.../broadcast_... for executions).
+    return require_plain_id(name, text) if text is not None and name in ID_FILTERS else text
 
 
 def build_cancel_filters(run_type: str, **filters: Any) -> CancelFilters:
@@ -146,9 +151,12 @@ def flag(name: str, value: Any) -> bool:
 
 def settle_seconds(value: Any) -> float:
     try:
-        return parse_number(value, minimum=0)
+        seconds = parse_number(value, minimum=0)
     except ValueError as exc:
         raise InvalidTarget(f"settle_seconds {exc}.", field="settle_seconds") from None
+    if not math.isfinite(seconds):  # "nan" and "inf" read as numbers, but no window ends at either
+        raise InvalidTarget(f"settle_seconds must be a finite number (got {value!r}).", field="settle_seconds")
+    return seconds
 
 
 # ---------------------------------------------------------------------------- target models
@@ -269,7 +277,7 @@ def watch_list(execution_ids: Any) -> list[str]:
         raise InvalidTarget(
             "At least one SuprSend execution_id is needed to check whether it settled.", field="execution_ids"
         )
-    return ids
+    return [require_plain_id("execution_ids", i) for i in ids]
 
 
 def settle_args(since: Any, seconds: Any) -> tuple[dt.datetime, float]:

@@ -66,6 +66,8 @@ def test_cancel_then_wait_defers_until_the_sandbox_reports_cancelled(sandbox, ru
     assert len(polls) >= 2  # the trigger polled until "cancelled"
     xcom = result.xcom("cancel_campaign")
     assert xcom["outcome"] == "cancelled" and xcom["final_status"]["raw_status"] == "cancelled"
+    # The result kept in XCom across the deferral is deleted once the task succeeded: return_value holds it.
+    assert result.xcom("cancel_campaign", "cancel_result") is None
     assert len(sandbox.admin("GET", "/arsel/state")["cancel_calls"]) == 1
     posts = [r for r in sandbox.admin("GET", "/requests?vendor=arsel")["requests"] if r["method"] == "POST"]
     assert len(posts) == 1  # resumed from the trigger in the same try: no task retry re-sent it

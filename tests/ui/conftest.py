@@ -2,7 +2,7 @@
 
 The API server runs in its own ``AIRFLOW_HOME`` (SQLite, simple auth manager with every user an
 admin, connection testing enabled) on a free port of 127.0.0.1. Chromium is Debian's package
-(``scripts/install_browser.sh``), driven by Playwright through ``executable_path``: no browser is
+(``scripts/install_system_packages.sh``), driven by Playwright through ``executable_path``: no browser is
 downloaded. Screenshots go to ``test-artifacts/ui/`` (gitignored).
 """
 
@@ -81,7 +81,7 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/install_browser.sh (Debian's chromium package).")
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/install_system_packages.sh (Debian's chromium package).")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -285,3 +285,68 @@ def test_vendor_api_error_pickles_with_its_attempts():
     copy = pickle.loads(pickle.dumps(err))
     assert (copy.attempts, copy.body, str(copy)) == (err.attempts, err.body, str(err))
     assert copy.attempts[0].may_have_acted and not copy.attempts[1].may_have_acted
+
+
+# ----------------------------------------------------------------- answers found by the fault matrix (tests/e2e)
+def test_backoff_never_waits_longer_than_retry_max_wait(set_conn, requests_mock, no_sleep):
+    # The exponential backoff's 0.5 s floor used to win over a smaller retry_max_wait.
+    set_conn("arsel_default", "arsel", BASE)
+    requests_mock.get(
+        GET_URL, [{"status_code": 503, "text": "down"}, {"status_code": 503, "text": "down"}, {"json": {}}]
+    )
+    ArselHook(retry_limit=3, retry_max_wait=0.1).request("GET", "/email/campaigns/c1")
+    assert no_sleep == [0.1, 0.1]
+
+
+def test_empty_success_body_is_a_lost_answer_repeated_only_when_safe(hook, requests_mock, no_sleep):
+    # An empty 200 is no answer: read as "nothing matched" or "done" it hid that nothing was confirmed.
+    requests_mock.get(GET_URL, [{"status_code": 200, "text": ""}, {"json": {"status": "sending"}}])
+    assert hook.request("GET", "/email/campaigns/c1") == {"status": "sending"}
+    url = f"{BASE}/email/campaigns/c1/cancel"
+    requests_mock.post(url, status_code=200, text="")
+    with pytest.raises(VendorAPIError) as err:
+        hook.request("POST", "/email/campaigns/c1/cancel")
+    assert requests_mock.call_count == 3  # the POST without an idempotency key went out once
+    assert err.value.status_code is None and err.value.is_transient and err.value.attempts[-1].may_have_acted
+    assert "HTTP 200 with an empty body" in str(err.value)
+
+
+def test_no_content_status_still_means_no_body(hook, requests_mock):
+    requests_mock.delete(GET_URL, status_code=204, text="")
+    assert hook.request("DELETE", "/email/campaigns/c1") is None
+
+
+PROXY_PAGE = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+def test_html_error_page_is_named_by_its_title_not_dumped(hook, requests_mock):
+    requests_mock.get(GET_URL, status_code=502, text=PROXY_PAGE, headers={"Content-Type": "text/html"})
+    with pytest.raises(VendorAPIError) as err:
+        hook.request("GET", "/email/campaigns/c1", attempts=1)
+    assert err.value.status_code == 502 and err.value.is_transient
+    assert "'502 Bad Gateway'" in err.value.message and "HTML page" in err.value.message
+    assert "<" not in err.value.message and "\n" not in str(err.value)
+
+
+def test_html_success_page_is_a_typed_error_named_by_its_title(hook, requests_mock):
+    requests_mock.get(GET_URL, text=PROXY_PAGE.replace("502 Bad Gateway", "Welcome"))
+    with pytest.raises(VendorAPIError, match="expected JSON") as err:
+        hook.request("GET", "/email/campaigns/c1")
+    assert err.value.status_code == 200 and not err.value.is_transient
+    assert "'Welcome'" in err.value.message and "<" not in err.value.message
+
+
+def test_retry_after_date_without_a_zone_is_gmt_whatever_the_local_zone(monkeypatch):
+    # HTTP dates are GMT; asctime ones carry no zone and were read in the machine's local zone.
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        assert parse_retry_after("Wed Oct 21 07:28:10 2015", now=1445412480.0) == pytest.approx(10.0)
+    finally:
+        monkeypatch.undo()
+        time.tzset()

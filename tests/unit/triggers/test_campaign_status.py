@@ -14,6 +14,7 @@ TARGET = {"campaign_id": "c1", "channel": "email"}
 
 
 def make(**kw):
+    kw.setdefault("first_poll_delay", 0)
     return CampaignStatusTrigger(hook_class=HOOK, conn_id="arsel_default", target=TARGET, poll_interval=10, **kw)
 
 
@@ -72,6 +73,7 @@ def test_serialize_round_trip_has_only_primitives_and_no_secret():
         "poll_interval",
         "max_consecutive_failures",
         "retry_limit",
+        "first_poll_delay",
     }
 
 
@@ -85,6 +87,20 @@ async def test_cancelled_at_once(script):
     event = await first_event(make())
     assert event["status"] == "success" and event["campaign_status"]["raw_status"] == "Cancelled"
     assert sleeps == []
+
+
+async def test_the_first_poll_waits_because_the_task_polled_just_before_deferring(script):
+    sleeps, calls = script(st(CampaignState.CANCELLED))
+    assert (await first_event(make(first_poll_delay=12)))["status"] == "success"
+    assert sleeps == [12.0] and calls == [TARGET]
+
+
+async def test_triggers_serialised_without_a_first_poll_delay_wait_one_poll_interval(script):
+    sleeps, _ = script(st(CampaignState.CANCELLED))
+    kwargs = make().serialize()[1]
+    del kwargs["first_poll_delay"]
+    assert (await first_event(CampaignStatusTrigger(**kwargs)))["status"] == "success"
+    assert sleeps == [10.0]
 
 
 async def test_after_n_polls_sleeping_each_time(script):
@@ -138,10 +154,11 @@ async def test_fatal_client_error_stops_at_once(script):
 
 
 async def test_gave_up_event_says_a_retry_may_help(script):
-    e503 = VendorAPIError("arsel", 503, "down")
+    e503 = VendorAPIError("arsel", 503, "down", retry_after=9.0)
     script(e503, e503)
     event = await first_event(make(max_consecutive_failures=2))
     assert event["status_code"] == 503 and event["retryable"] is True
+    assert event["retry_after"] == 9.0  # the resumed task's retry waits what the vendor asked
 
 
 async def test_refuses_a_hook_class_that_is_not_a_vendor_hook():

@@ -85,3 +85,35 @@ def test_defer_refuses_a_target_that_is_not_json_before_deferring():
         retry_limit=3,
     )
     assert task.deferred["trigger"].retry_limit == 3
+
+
+@pytest.mark.parametrize(
+    ("poll_interval", "floor", "expected"),
+    [(5, None, 10.0), (30, None, 30.0), (1, "0", 1.0), (2, "4", 4.0)],
+)
+def test_the_first_poll_waits_for_the_poll_interval_and_the_configured_floor(
+    monkeypatch, poll_interval, floor, expected
+):
+    from airflow_provider_cancel.hooks.arsel import ArselHook
+
+    if floor is not None:
+        monkeypatch.setenv("AIRFLOW__CANCEL_PROVIDER__MIN_FIRST_POLL_DELAY", floor)
+    task = Deferring()
+    defer_until(
+        task,
+        hook_class=ArselHook,
+        conn_id="a",
+        target={"campaign_id": "c1"},
+        target_state="cancelled",
+        poll_interval=poll_interval,
+        timeout=60,
+        retry_limit=3,
+    )
+    assert task.deferred["trigger"].first_poll_delay == expected
+
+
+def test_a_vendor_error_event_keeps_the_vendors_retry_after():
+    event = {"status": "error", "message": "HTTP 429", "vendor": "arsel", "status_code": 429, "retry_after": 7}
+    with pytest.raises(VendorAPIError) as err:
+        status_from_event(event)
+    assert (err.value.status_code, err.value.retry_after) == (429, 7.0)
