@@ -13,7 +13,7 @@ EXTRAS=test
 if [ "$LINE" = "3.3" ]; then
   VENV=.venv
   CONSTRAINTS=.ci/constraints.txt
-  EXTRAS=test,deployment  # PostgreSQL and Celery for tests/deployment (DEPLOYMENT_DB, DEPLOYMENT_EXECUTOR)
+  EXTRAS=test,deployment,benchmarks  # PostgreSQL and Celery for tests/deployment; the HTTP provider for benchmarks/
 else
   VENV=.venv-airflow-$LINE
   CONSTRAINTS=.ci/constraints-$LINE.txt

@@ -1,7 +1,8 @@
-"""Render the fault matrix's case table (``tests/e2e/fault_cases.py``) into ``docs/failure-behaviour.md``.
+"""Render the fault matrix's case table (``tests/e2e/fault_cases.py``) into ``docs/failure-behaviour.md``
+and, in short, into the README's "Failure behaviour" section.
 
 The end-to-end fault matrix runs every case against every vendor; this writes the same cases, in
-words, between the page's markers, so the page says what the tests check.
+words, between the markers of each page, so the pages say what the tests check.
 ``tests/unit/test_failure_table.py`` fails when the page and the table disagree.
 
     .venv/bin/python scripts/failure_table.py          # rewrite the table in the page
@@ -17,6 +18,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE = REPO / "docs" / "failure-behaviour.md"
+README = REPO / "README.md"
 START = "<!-- failure-table:start -->"
 END = "<!-- failure-table:end -->"
 
@@ -88,10 +90,34 @@ def render(cases: Iterable[FaultCase] = CASES) -> str:
     return "\n".join(rows)
 
 
+def render_summary(cases: Iterable[FaultCase] = CASES) -> str:
+    """The README's short table: what happens, without the words; vendor exceptions on the docs page."""
+
+    def outcome(expect: Expect, event: bool) -> str:
+        if expect.outcome == SUCCESS:
+            return "success" if event else f"`{expect.result}`"
+        status = f"HTTP {expect.status_code}" if expect.status_code is not None else "no answer"
+        if event:
+            return f"error event ({status}; {'task retries' if expect.transient else 'fails, no retry'})"
+        return f"{expect.outcome} ({status}; {'task retries' if expect.transient else 'fails, no retry'})"
+
+    def cell(common: Expect, by_vendor: dict[str, Expect], event: bool) -> str:
+        extra = " (some vendors differ)" if by_vendor else ""
+        return _cell(f"{outcome(common, event)}{extra}")
+
+    rows = ["| Case | Cancel | Status poll while deferred | Requests |", "|---|---|---|---|"]
+    for case in cases:
+        rows.append(
+            f"| {_cell(case.title)} | {cell(case.sync, case.sync_by_vendor, False)} | "
+            f"{cell(case.poll, case.poll_by_vendor, True)} | {case.sync.requests} / {case.poll.requests} |"
+        )
+    return "\n".join(rows)
+
+
 def current_table(page: str) -> str:
     """The text between the markers (stripped); ``ValueError`` unless each marker is there once, in order."""
     if page.count(START) != 1 or page.count(END) != 1 or page.index(START) > page.index(END):
-        raise ValueError(f"{PAGE.relative_to(REPO)} must hold {START} and then {END}, once each")
+        raise ValueError(f"the page must hold {START} and then {END}, once each")
     return page.split(START, 1)[1].split(END, 1)[0].strip()
 
 
@@ -106,16 +132,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if the page's table is out of date")
     args = parser.parse_args(argv)
-    page = PAGE.read_text()
-    table = render()
-    if current_table(page) == table:
-        return 0
-    if args.check:
-        print(f"{PAGE.relative_to(REPO)} is out of date: run scripts/failure_table.py", file=sys.stderr)
-        return 1
-    PAGE.write_text(with_table(page, table))
-    print(f"updated {PAGE.relative_to(REPO)}")
-    return 0
+    stale = 0
+    for path, table in ((PAGE, render()), (README, render_summary())):
+        page = path.read_text()
+        if current_table(page) == table:
+            continue
+        if args.check:
+            print(f"{path.relative_to(REPO)} is out of date: run scripts/failure_table.py", file=sys.stderr)
+            stale = 1
+            continue
+        path.write_text(with_table(page, table))
+        print(f"updated {path.relative_to(REPO)}")
+    return stale
 
 
 if __name__ == "__main__":

@@ -37,11 +37,14 @@ VENDOR_CONNECTIONS = tuple(
 )
 
 
-def connection_env(sandbox_url: str, keys: dict[str, str] | None = None) -> dict[str, str]:
-    """``AIRFLOW_CONN_*`` variables for every vendor, pointing at the sandbox."""
+def connection_env(
+    sandbox_url: str, keys: dict[str, str] | None = None, ca_bundle: str | None = None
+) -> dict[str, str]:
+    """``AIRFLOW_CONN_*`` variables for every vendor, pointing at the sandbox (trusting ``ca_bundle`` over TLS)."""
     keys = {**SANDBOX_KEYS, **(keys or {})}
     env = {}
     for vendor, conn_type, prefix, extra in VENDOR_CONNECTIONS:
+        extra = {**extra, "ca_bundle": ca_bundle} if ca_bundle else extra
         env[f"AIRFLOW_CONN_{vendor.upper()}_DEFAULT"] = json.dumps(
             {"conn_type": conn_type, "host": f"{sandbox_url}{prefix}", "password": keys[vendor], "extra": extra}
         )

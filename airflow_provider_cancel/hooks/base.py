@@ -4,6 +4,10 @@ Vendor hooks subclass :class:`CampaignVendorHook` and add thin methods that call
 (sync, ``requests``) or :meth:`arequest` (async, ``aiohttp``, used by triggers). Everything that
 must be the same for every vendor lives here: connection parsing, auth, timeouts, retries that honour
 ``Retry-After``, typed errors, secret masking and a read-only ``test_connection``.
+
+Import-light on purpose: every DAG file that uses an operator imports this module in the
+dag-processor, so ``aiohttp`` (only triggers need it) and ``requests`` (only a running task needs it)
+are imported on first use, not here.
 """
 
 from __future__ import annotations
@@ -14,31 +18,52 @@ import email.utils
 import html
 import json as jsonlib
 import math
+import os
 import re
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, ClassVar
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
-import aiohttp
-import requests
 import tenacity
 from airflow.providers.common.compat.sdk import BaseHook
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from airflow_provider_cancel import __version__
 from airflow_provider_cancel.exceptions import Attempt, ConnectionConfigError, VendorAPIError, excerpt
 from airflow_provider_cancel.status import CampaignStatus
+
+if TYPE_CHECKING:
+    import ssl
+
+    import aiohttp
+    import requests
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 30.0
 DEFAULT_RETRY_LIMIT = 5
 DEFAULT_RETRY_MAX_WAIT = 60.0
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+#: One logger per (class, logger name): loggers are named after the class, never the instance, and a
+#: triggerer holds thousands of waiting hooks and triggers (see :func:`shared_log`).
+_SHARED_LOGS: dict[tuple[type, Any, Any], Any] = {}
+
+
+def shared_log(obj: Any, make: Any) -> Any:
+    """
+    The logger ``obj.log`` would make (``make()``, the inherited property), shared by every instance
+    of its class with the same logger name, so each one does not keep its own logger objects.
+    """
+    key = (type(obj), getattr(obj, "_log_config_logger_name", None), getattr(obj, "_logger_name", None))
+    log = _SHARED_LOGS.get(key)
+    if log is None:
+        log = _SHARED_LOGS[key] = make()
+    return log
 
 
 def _mask(value: str) -> None:
@@ -114,6 +139,35 @@ class ConnectionSettings:
     connect_timeout: float
     read_timeout: float
     extras: Mapping[str, Any] = field(default_factory=dict)
+    #: A CA file (PEM) or directory to verify the vendor's TLS certificate against instead of the
+    #: system's (``ca_bundle`` extra), e.g. a corporate proxy's CA or the TLS sandbox's certificate.
+    ca_bundle: str | None = None
+
+    @property
+    def verify(self) -> str | bool:
+        """``requests``' ``verify=``: the ``ca_bundle``, else ``True`` (the default trust, ``REQUESTS_CA_BUNDLE``)."""
+        return self.ca_bundle or True
+
+    @cached_property
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """
+        ``aiohttp``'s ``ssl=``: a context trusting the ``ca_bundle`` (else ``True``, aiohttp's default).
+
+        Looked up once per settings, and shared by every hook whose ``ca_bundle`` is the same
+        unchanged file: ``aiohttp`` pools connections per context, so triggers on one connection
+        share their TLS connections instead of each holding its own.
+        """
+        if not self.ca_bundle:
+            return True
+        stat = os.stat(self.ca_bundle)
+        return _client_ssl_context(self.ca_bundle, stat.st_mtime_ns, stat.st_size)
+
+    @cached_property
+    def client_timeout(self) -> aiohttp.ClientTimeout:
+        """The ``aiohttp`` timeouts of every request on these settings (built once)."""
+        import aiohttp
+
+        return aiohttp.ClientTimeout(sock_connect=self.connect_timeout, sock_read=self.read_timeout)
 
     @classmethod
     def from_connection(
@@ -152,6 +206,7 @@ class ConnectionSettings:
             read_timeout=read_timeout,
             extras={k: extra(k) for k in extras if not k.startswith("extra__")}
             | {k.rsplit("__", 1)[-1]: v for k, v in extras.items() if k.startswith(f"extra__{conn_type}__")},
+            ca_bundle=_ca_bundle(extra("ca_bundle"), conn_id=conn.conn_id),
         )
         settings.check_choice_extras(conn_type, conn.conn_id)
         return settings
@@ -230,6 +285,33 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _HALF_SCHEME = re.compile(r"^(?:https?|ftp|file):", re.IGNORECASE)
 
 
+@lru_cache(maxsize=16)
+def _client_ssl_context(ca_bundle: str, mtime_ns: int, size: int) -> ssl.SSLContext:
+    """One client context per CA file or directory version (``mtime_ns`` and ``size`` key a changed file anew)."""
+    import ssl
+
+    if os.path.isdir(ca_bundle):
+        return ssl.create_default_context(capath=ca_bundle)
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
+def _ca_bundle(value: Any, *, conn_id: Any = None) -> str | None:
+    """The ``ca_bundle`` extra: empty means the default trust store; else an existing CA file or directory."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ConnectionConfigError(
+            f"Connection {conn_id!r}: extra 'ca_bundle' must be the path of a CA file (PEM), got {value!r:.100}"
+        )
+    path = os.path.expanduser(value.strip())
+    if not os.path.exists(path):
+        raise ConnectionConfigError(
+            f"Connection {conn_id!r}: extra 'ca_bundle' names {path!r:.300}, which does not exist on this machine "
+            "(the worker or triggerer that runs the request)."
+        )
+    return path
+
+
 def _positive_float(value: Any, default: float, name: str, *, conn_id: Any = None) -> float:
     """A timeout extra in seconds (a number, or its text as the UI may store it); ``default`` when empty."""
     if value in (None, ""):
@@ -277,18 +359,31 @@ class _AsyncSessionPool:
 
     @asynccontextmanager
     async def session(self, key: str) -> AsyncIterator[aiohttp.ClientSession]:
-        sessions = self._by_loop.setdefault(asyncio.get_running_loop(), {})
-        entry = sessions.get(key)
-        if entry is None or entry[0].closed:
-            entry = sessions[key] = [aiohttp.ClientSession(), 0]
-        entry[1] += 1
+        loop = asyncio.get_running_loop()
+        entry = self.acquire(key, loop)
         try:
             yield entry[0]
         finally:
-            entry[1] -= 1
-            if entry[1] == 0 and sessions.get(key) is entry:
-                del sessions[key]
-                await entry[0].close()
+            await self.release(key, loop, entry)
+
+    def acquire(self, key: str, loop: asyncio.AbstractEventLoop) -> list[Any]:
+        """Take a reference to ``key``'s session on ``loop`` (made if needed); ``[session, users]``."""
+        sessions = self._by_loop.setdefault(loop, {})
+        entry = sessions.get(key)
+        if entry is None or entry[0].closed:
+            import aiohttp
+
+            entry = sessions[key] = [aiohttp.ClientSession(), 0]
+        entry[1] += 1
+        return entry
+
+    async def release(self, key: str, loop: asyncio.AbstractEventLoop, entry: list[Any]) -> None:
+        """Drop a reference taken by :meth:`acquire`; the last one closes the session."""
+        entry[1] -= 1
+        sessions = self._by_loop.get(loop, {})
+        if entry[1] == 0 and sessions.get(key) is entry:
+            del sessions[key]
+            await entry[0].close()
 
     def open_sessions(self) -> int:
         """How many sessions are open on the running loop (for tests and benchmarks)."""
@@ -298,6 +393,42 @@ class _AsyncSessionPool:
 ASYNC_SESSIONS = _AsyncSessionPool()
 
 
+class _HeldSession:
+    """
+    ``hook.async_session()``: holds the connection's pooled session, and lets the hook's requests on
+    this loop use it directly while held (no pool lookup per request). A small object rather than a
+    generator: a triggerer keeps one per waiting trigger.
+    """
+
+    __slots__ = ("_entry", "_held", "_hook", "_loop")
+
+    def __init__(self, hook: CampaignVendorHook) -> None:
+        self._hook = hook
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        hook = self._hook
+        self._loop = loop = asyncio.get_running_loop()
+        self._entry = entry = ASYNC_SESSIONS.acquire(hook.conn_id, loop)
+        session = entry[0]
+        held = hook._held_session
+        if held is None:
+            held = hook._held_session = [loop, session, 1]
+        elif held[0] is loop and held[1] is session:
+            held[2] += 1
+        else:  # another loop (or a replaced session) holds the fast path: this holder goes through the pool
+            held = None
+        self._held = held
+        return session
+
+    async def __aexit__(self, *exc: object) -> None:
+        hook, held = self._hook, self._held
+        if held is not None:
+            held[2] -= 1
+            if held[2] == 0 and hook._held_session is held:
+                hook._held_session = None
+        await ASYNC_SESSIONS.release(hook.conn_id, self._loop, self._entry)
+
+
 class CampaignVendorHook(BaseHook):
     """
     Base hook for a messaging vendor's REST API.
@@ -305,6 +436,12 @@ class CampaignVendorHook(BaseHook):
     Subclasses set the class attributes below and add thin vendor methods on top of
     :meth:`request` / :meth:`arequest`. The connection is looked up lazily, on first use, never in
     the constructor (the scheduler builds operators often and must not touch the network).
+
+    Extras every vendor reads: ``timeout`` and ``connect_timeout`` (seconds), and ``ca_bundle``: the
+    path of a CA file (PEM) or directory to verify the vendor's TLS certificate against instead of
+    the system's (a corporate proxy's CA, the TLS sandbox's certificate). The sync path passes it to
+    ``requests`` as ``verify=``, the async path to ``aiohttp`` as one ``ssl.SSLContext`` per settings;
+    without it ``REQUESTS_CA_BUNDLE`` (sync) and ``SSL_CERT_FILE`` (async) apply as usual.
 
     :param conn_id: Airflow connection id; defaults to the vendor's ``default_conn_name``.
     :param timeout: Read timeout in seconds, or a ``(connect, read)`` tuple; overrides the connection.
@@ -368,6 +505,14 @@ class CampaignVendorHook(BaseHook):
         self.retry_limit = retry_limit
         self.retry_max_wait = retry_max_wait
         self._async_settings: ConnectionSettings | None = None
+        self._header_cache: dict[str, tuple[ConnectionSettings, dict[str, str]]] = {}
+        #: ``[loop, session, holders]`` while :meth:`async_session` is held (see :class:`_HeldSession`).
+        self._held_session: list[Any] | None = None
+
+    @property
+    def log(self) -> Any:
+        """This hook class's logger (shared by its instances: a triggerer holds thousands of hooks)."""
+        return shared_log(self, lambda: super(CampaignVendorHook, self).log)
 
     # ----------------------------------------------------------------- the connection form (Airflow 3.1)
     @classmethod
@@ -460,21 +605,47 @@ class CampaignVendorHook(BaseHook):
         return self._async_settings
 
     def _headers(self, settings: ConnectionSettings, extra: Mapping[str, str] | None, client: str) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {settings.api_key}",
-            "Accept": "application/json",
-            "User-Agent": f"airflow-provider-cancel/{__version__} ({client})",
-            **self.vendor_headers(settings),
-            **(extra or {}),
-        }
+        # Built once per (settings, client) and copied per request: ``vendor_headers`` depends on the
+        # settings alone, and a trigger polls with the same settings for its whole run.
+        cached = self._header_cache.get(client)
+        if cached is None or cached[0] is not settings:
+            base = {
+                "Authorization": f"Bearer {settings.api_key}",
+                "Accept": "application/json",
+                "User-Agent": f"airflow-provider-cancel/{__version__} ({client})",
+                **self.vendor_headers(settings),
+            }
+            cached = self._header_cache[client] = (settings, base)
+        return {**cached[1], **extra} if extra else dict(cached[1])
 
     @cached_property
     def session(self) -> requests.Session:
         """A pooled session reused by every request of this hook instance."""
+        import requests
+
         return requests.Session()
 
     def get_conn(self) -> requests.Session:
         return self.session
+
+    def pace_requests(self, wait: Callable[[], None]) -> None:
+        """
+        Call ``wait`` before every HTTP attempt of this hook's sync session, retries included.
+
+        The kill switch's ``cancel`` task shares one hook per connection between its threads and paces it
+        to the vendor's rate limit here, at the HTTP layer, because one cancel or status read may take
+        more than one request (a read-back, a history, a retry).
+        """
+        from requests.adapters import HTTPAdapter
+
+        class PacedAdapter(HTTPAdapter):
+            def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+                wait()
+                return super().send(request, *args, **kwargs)
+
+        adapter = PacedAdapter(pool_connections=1, pool_maxsize=32)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     # ----------------------------------------------------------------- errors and retries
     def parse_error(self, body: Any, text: str) -> tuple[str | None, str]:
@@ -569,10 +740,27 @@ class CampaignVendorHook(BaseHook):
         method = method.upper()
         safe = self._is_idempotent(method, headers, idempotent)
         seen: list[Attempt] = []
+        # The first attempt runs outside tenacity (the happy path pays nothing for retries); a failure
+        # that may be retried is replayed as tenacity's first attempt, so waits, logs and the attempt
+        # count are exactly those of a plain tenacity loop.
+        try:
+            return self._send_once(method, path, json=json, params=params, headers=headers)
+        except VendorAPIError as exc:
+            _record(seen, exc)
+            if not self._retry_after_first(exc, safe, attempts):
+                raise
+            first: list[VendorAPIError] = [exc]
         for attempt in tenacity.Retrying(**self._retrying_kwargs(method, path, safe, attempts)):
-            with attempt, _recorded(seen):
-                return self._send_once(method, path, json=json, params=params, headers=headers)
+            with attempt:
+                if first:
+                    raise first.pop()
+                with _recorded(seen):
+                    return self._send_once(method, path, json=json, params=params, headers=headers)
         raise AssertionError("unreachable")  # pragma: no cover - tenacity reraises
+
+    def _retry_after_first(self, exc: VendorAPIError, idempotent: bool, attempts: int | None) -> bool:
+        """Whether a failed first attempt goes on to the retry loop (what tenacity's ``retry``/``stop`` would say)."""
+        return (attempts or self.retry_limit) > 1 and self.is_retryable(exc, idempotent)
 
     def _send_once(
         self,
@@ -583,6 +771,8 @@ class CampaignVendorHook(BaseHook):
         params: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
     ) -> Any:
+        import requests
+
         settings = self.settings
         url = f"{settings.base_url}/{path.lstrip('/')}"
         started = time.monotonic()
@@ -594,8 +784,11 @@ class CampaignVendorHook(BaseHook):
                 params=params,
                 headers=self._headers(settings, headers, f"requests/{requests.__version__}"),
                 timeout=(settings.connect_timeout, settings.read_timeout),
+                verify=settings.verify,
             )
         except requests.RequestException as exc:
+            from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
             never_sent = isinstance(exc, requests.ConnectTimeout) or _caused_by(
                 exc, (NewConnectionError, ConnectTimeoutError)
             )
@@ -644,11 +837,9 @@ class CampaignVendorHook(BaseHook):
             ) from None
 
     # ----------------------------------------------------------------- the async choke point
-    @asynccontextmanager
-    async def async_session(self) -> AsyncIterator[aiohttp.ClientSession]:
+    def async_session(self) -> AbstractAsyncContextManager[aiohttp.ClientSession]:
         """Hold this connection's shared ``aiohttp`` session open, e.g. for all polls of a trigger."""
-        async with ASYNC_SESSIONS.session(self.conn_id) as session:
-            yield session
+        return _HeldSession(self)
 
     async def arequest(
         self,
@@ -665,9 +856,21 @@ class CampaignVendorHook(BaseHook):
         method = method.upper()
         safe = self._is_idempotent(method, headers, idempotent)
         seen: list[Attempt] = []
+        # As in request(): the first attempt skips tenacity's async machinery; a retryable failure
+        # is replayed as tenacity's first attempt.
+        try:
+            return await self._asend_once(method, path, json=json, params=params, headers=headers)
+        except VendorAPIError as exc:
+            _record(seen, exc)
+            if not self._retry_after_first(exc, safe, attempts):
+                raise
+            first: list[VendorAPIError] = [exc]
         async for attempt in tenacity.AsyncRetrying(**self._retrying_kwargs(method, path, safe, attempts)):
-            with attempt, _recorded(seen):
-                return await self._asend_once(method, path, json=json, params=params, headers=headers)
+            with attempt:
+                if first:
+                    raise first.pop()
+                with _recorded(seen):
+                    return await self._asend_once(method, path, json=json, params=params, headers=headers)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _asend_once(
@@ -679,25 +882,36 @@ class CampaignVendorHook(BaseHook):
         params: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
     ) -> Any:
-        settings = await self.aget_settings()
+        import aiohttp
+
+        settings = self._async_settings or await self.aget_settings()
+        loop = asyncio.get_running_loop()
+        held, entry = self._held_session, None
+        if held is not None and held[0] is loop and not held[1].closed:
+            session = held[1]  # a trigger holds the session for all its polls (the pool keeps it open)
+        else:
+            entry = ASYNC_SESSIONS.acquire(self.conn_id, loop)
+            session = entry[0]
         url = f"{settings.base_url}/{path.lstrip('/')}"
-        timeout = aiohttp.ClientTimeout(sock_connect=settings.connect_timeout, sock_read=settings.read_timeout)
         started = time.monotonic()
-        async with self.async_session() as session:
-            try:
-                async with session.request(
-                    method,
-                    url,
-                    json=json,
-                    params=dict(params) if params else None,
-                    headers=self._headers(settings, headers, f"aiohttp/{aiohttp.__version__}"),
-                    timeout=timeout,
-                ) as response:
-                    text = await response.text()
-                    status, retry_after = response.status, response.headers.get("Retry-After")
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                never_sent = isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
-                raise self._transport_error(exc, settings, method, path, never_sent) from None
+        try:
+            async with session.request(
+                method,
+                url,
+                json=json,
+                params=dict(params) if params else None,
+                headers=self._headers(settings, headers, f"aiohttp/{aiohttp.__version__}"),
+                timeout=settings.client_timeout,
+                ssl=settings.ssl_context,
+            ) as response:
+                text = await response.text()
+                status, retry_after = response.status, response.headers.get("Retry-After")
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            never_sent = isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
+            raise self._transport_error(exc, settings, method, path, never_sent) from None
+        finally:
+            if entry is not None:
+                await ASYNC_SESSIONS.release(self.conn_id, loop, entry)
         return self._decode(method, path, status, text, retry_after, started)
 
     # ----------------------------------------------------------------- status (sensor and trigger)
@@ -774,14 +988,19 @@ class CampaignVendorHook(BaseHook):
         return f"Unexpected answer from {base_url}: {exc}"
 
 
+def _record(seen: list[Attempt], exc: VendorAPIError) -> None:
+    """Record a failed attempt on the error it raised (with the attempts before it), keeping hooks stateless."""
+    seen.append(Attempt(exc.status_code, exc.reached_server))
+    exc.attempts = tuple(seen)
+
+
 @contextmanager
 def _recorded(seen: list[Attempt]) -> Iterator[None]:
-    """Record a failed attempt on the error it raised (with the attempts before it), keeping hooks stateless."""
+    """:func:`_record` around a block that may raise."""
     try:
         yield
     except VendorAPIError as exc:
-        seen.append(Attempt(exc.status_code, exc.reached_server))
-        exc.attempts = tuple(seen)
+        _record(seen, exc)
         raise
 
 
@@ -796,6 +1015,7 @@ def _caused_by(exc: BaseException, types: tuple[type[BaseException], ...]) -> bo
         seen.add(id(cur))
         if isinstance(cur, types):
             return True
-        stack.extend([cur.__cause__, cur.__context__, getattr(cur, "reason", None)])
+        reason = getattr(cur, "reason", None)  # urllib3's errors; ssl's ``reason`` is a string
+        stack.extend([cur.__cause__, cur.__context__, reason if isinstance(reason, BaseException) else None])
         stack.extend(a for a in getattr(cur, "args", ()) if isinstance(a, BaseException))
     return False

@@ -2,7 +2,11 @@
 
 ``kill_switch_task_group(targets=...)`` builds, inside any DAG::
 
-    plan  ->  gate  ->  approval  ->  cancel_<kind> (mapped, one task per target kind)  ->  report
+    plan  ->  gate  ->  approval  ->  cancel  ->  report
+
+or, with ``one_task_per_target=True``::
+
+    plan  ->  gate  ->  approval  ->  cancel_<kind> (mapped, one task instance per target)  ->  report
           ->  targets_<kind> (hands each cancel task its targets)
 
 * ``plan`` validates every target at once (one error naming every problem; nothing is sent), and in a
@@ -12,8 +16,13 @@
   broad filter. Then ``approval`` (the standard provider's ``ApprovalOperator``) shows the dry-run
   table; Approve cancels exactly that set, Reject (or no answer before ``approval_timeout``) cancels
   nothing. ``skip_approval`` is for runs started by a script after a person checked the dry run.
-* ``cancel_<kind>`` is the vendor's own cancel operator, mapped over its targets: each target has its
-  own task instance, log and retries, confirms the cancel (deferred), and a pool per vendor can cap it.
+* ``cancel`` (:class:`~airflow_provider_cancel.operators.batch.BatchCancelOperator`) cancels every target
+  in one task: each vendor's targets concurrently with its own cancel operator, paced to its rate limit,
+  then confirms them. One task costs one process start however many targets there are, so the time to
+  stop is close to the slowest vendor's floor (its targets / its rate).
+* ``cancel_<kind>`` (``one_task_per_target=True``) is the vendor's own cancel operator, mapped over its
+  targets: each target has its own task instance, log and retries, confirms the cancel (deferred), and a
+  pool per vendor can cap it; every task instance costs a process start.
 * ``report`` always runs and returns ``{"rows": [...], "counts": {...}}``; it fails the run when any
   target failed, after every other target was cancelled and reported.
 """
@@ -210,6 +219,9 @@ def kill_switch_task_group(
     retries: int = 2,
     retry_delay: timedelta = timedelta(seconds=10),
     allow_empty: bool = False,
+    one_task_per_target: bool = False,
+    rate_limits: Mapping[str, float] | None = None,
+    max_concurrency: int = 8,
 ) -> Any:
     """
     Build the kill switch inside the current DAG and return its ``TaskGroup``.
@@ -230,6 +242,12 @@ def kill_switch_task_group(
     :param retry_delay: Delay between those retries.
     :param allow_empty: An empty target list is a run that does nothing (for a standing kill list),
         instead of an error.
+    :param one_task_per_target: One mapped task instance per target (own log, retries and deferral; a pool
+        per kind) instead of one ``cancel`` task for all targets. Slower to stop many targets: every task
+        instance costs a process start (see benchmarks/RESULTS.md).
+    :param rate_limits: Target kind -> requests per second for the ``cancel`` task; kinds left out use their
+        vendor's documented limit (Arsel: 2/s), or none.
+    :param max_concurrency: Requests in flight at once per target kind in the ``cancel`` task.
     :raises InvalidTarget: (a ``ValueError``) when the DAG is parsed, naming the bad argument: a bad
         number, pool, flag or duration, or literal ``targets`` that do not validate. Templated values are
         checked by the ``plan`` task, before anything is sent.
@@ -250,6 +268,22 @@ def kill_switch_task_group(
         retry_delay=retry_delay,
         allow_empty=allow_empty,
     )
+    one_task_per_target = require_flag("one_task_per_target", one_task_per_target)
+    if pools and not one_task_per_target:
+        raise InvalidTarget(
+            "pools apply to one_task_per_target=True (a task per target); the single cancel task paces each "
+            "vendor with rate_limits instead",
+            field="pools",
+        )
+    if rate_limits is not None and not isinstance(rate_limits, Mapping):
+        raise InvalidTarget(
+            f"rate_limits must map target kinds to requests per second (got {rate_limits!r:.100})", field="rate_limits"
+        )
+    unknown = sorted(set(rate_limits or {}) - set(kinds), key=str)
+    if unknown:
+        raise InvalidTarget(
+            f"rate_limits names unknown target kinds {unknown}; known: {', '.join(kinds)}", field="rate_limits"
+        )
 
     with TaskGroup(group_id=group_id) as group:
         prefix = f"{group.group_id}." if group.group_id else ""
@@ -280,6 +314,7 @@ def kill_switch_task_group(
             }
             for kind in kinds:
                 out[f"cancel_{kind}"] = plan.cancel_kwargs(kind)
+            out["cancel_by_kind"] = {kind: plan.cancel_kwargs(kind) for kind in kinds if plan.cancel_kwargs(kind)}
             return out
 
         plan: Any = plan_task(targets, dry_run, skip_approval)  # an XComArg: one key per output
@@ -319,23 +354,40 @@ def kill_switch_task_group(
         gated >> approval
 
         cancels = []
-        for kind in kinds:
-            operator = operator_for_kind(kind)
-            partial_kwargs: dict[str, Any] = {
-                "task_id": f"cancel_{kind}",
-                "wait_for_completion": True,
-                "deferrable": True,
-                "poll_interval": poll_interval,
-                "wait_timeout": wait_timeout,
-                "retries": retries,
-                "retry_delay": retry_delay,
-                "trigger_rule": "none_failed",  # runs when the approval was not needed (skipped)
-            }
-            if kind in pools:
-                partial_kwargs["pool"] = pools[kind]
-            # Airflow maps only over a task's return value: this task hands the kind's targets on.
-            to_cancel = task(task_id=f"targets_{kind}")(_targets_of_kind)(plan[f"cancel_{kind}"])
-            cancel = operator.partial(**partial_kwargs).expand_kwargs(to_cancel)
+        if one_task_per_target:
+            for kind in kinds:
+                operator = operator_for_kind(kind)
+                partial_kwargs: dict[str, Any] = {
+                    "task_id": f"cancel_{kind}",
+                    "wait_for_completion": True,
+                    "deferrable": True,
+                    "poll_interval": poll_interval,
+                    "wait_timeout": wait_timeout,
+                    "retries": retries,
+                    "retry_delay": retry_delay,
+                    "trigger_rule": "none_failed",  # runs when the approval was not needed (skipped)
+                }
+                if kind in pools:
+                    partial_kwargs["pool"] = pools[kind]
+                # Airflow maps only over a task's return value: this task hands the kind's targets on.
+                to_cancel = task(task_id=f"targets_{kind}")(_targets_of_kind)(plan[f"cancel_{kind}"])
+                cancel = operator.partial(**partial_kwargs).expand_kwargs(to_cancel)
+                approval >> cancel
+                cancels.append(cancel)
+        else:
+            from airflow_provider_cancel.operators.batch import BatchCancelOperator
+
+            cancel = BatchCancelOperator(
+                task_id="cancel",
+                targets=plan["cancel_by_kind"],
+                rate_limits=rate_limits,
+                max_concurrency=max_concurrency,
+                poll_interval=poll_interval,
+                wait_timeout=wait_timeout,
+                retries=retries,
+                retry_delay=retry_delay,
+                trigger_rule="none_failed",  # runs when the approval was not needed (skipped)
+            )
             approval >> cancel
             cancels.append(cancel)
 
@@ -356,14 +408,20 @@ def kill_switch_task_group(
             if dry:
                 rows = list(planned)
             else:
+                batch = {} if one_task_per_target else (ti.xcom_pull(task_ids=f"{prefix}cancel") or {})
                 by_kind: dict[str, int] = {}
                 for planned_row in planned:
                     kind = planned_row["vendor"]
                     index = by_kind.get(kind, 0)
                     by_kind[kind] = index + 1
-                    task_id = f"{prefix}cancel_{kind}"
-                    result = ti.xcom_pull(task_ids=task_id, map_indexes=index)
-                    error = ti.xcom_pull(task_ids=task_id, key=CANCEL_ERROR_XCOM_KEY, map_indexes=index)
+                    if one_task_per_target:
+                        task_id = f"{prefix}cancel_{kind}"
+                        result = ti.xcom_pull(task_ids=task_id, map_indexes=index)
+                        error = ti.xcom_pull(task_ids=task_id, key=CANCEL_ERROR_XCOM_KEY, map_indexes=index)
+                    else:
+                        entries = (batch.get("results") or {}).get(kind) or []
+                        entry = entries[index] if index < len(entries) else {}
+                        result, error = entry.get("result"), entry.get("error")
                     rows.append(result_row(planned_row["target"], result, error))
             summary = summarise(rows)
             log.info("Kill switch report (%s):\n%s", summary, text_table(rows))

@@ -570,3 +570,11 @@ class Vendor:
 
     def advance(self, body: Any) -> Any:
         raise HTTPError(400, "not_supported", f"{self.name} has no advance")
+
+
+def check_number(value: Any, name: str, *, allow_none: bool = False) -> None:
+    """Refuse a config value that is not a number >= 0 (``null`` too, when ``allow_none``), naming it."""
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{name} must be a number >= 0{' or null' if allow_none else ''}")

@@ -1,7 +1,8 @@
-"""HTTP transport: a threaded stdlib server around :class:`SandboxApp`.
+"""HTTP transport: a threaded stdlib server around :class:`SandboxApp`, plain HTTP or HTTPS.
 
 Stdlib rather than uvicorn because the "dropped connection" fault needs to close
-the raw socket without writing a response, which ASGI servers do not allow.
+the raw socket without writing a response, which ASGI servers do not allow. With ``tls=True`` it
+serves HTTPS with a self-signed certificate made at start (:mod:`.tls`); ``ca_file`` is its path.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import ipaddress
 import json
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -22,6 +24,7 @@ from typing import Any
 
 from airflow_provider_cancel.sandbox.app import SandboxApp, build_app
 from airflow_provider_cancel.sandbox.core import DropConnection, ResetMidResponse, Response
+from airflow_provider_cancel.sandbox.tls import SelfSignedCert, make_self_signed_cert
 
 #: Pause between the partial answer of a reset fault and the reset itself.
 RESET_DELAY_S = 0.02
@@ -45,6 +48,12 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "CancelSandbox/1.0"
     timeout = 300  # idle keep-alive connections are closed after this
     server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            # Handshake here, in the connection's own thread, never in the accept loop.
+            self.connection.do_handshake()
 
     def _serve(self) -> None:
         try:
@@ -108,11 +117,15 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog (5) drops connection bursts, e.g. thousands of triggers starting at once.
+    request_queue_size = 128
     block_on_close = False  # idle keep-alive threads must not block stop()
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], app: SandboxApp, quiet: bool) -> None:
-        self.app, self.quiet = app, quiet
+    def __init__(
+        self, address: tuple[str, int], app: SandboxApp, quiet: bool, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        self.app, self.quiet, self.ssl_context = app, quiet, ssl_context
         self._conns: set[socket.socket] = set()
         self._aborted: set[socket.socket] = set()  # to close with a reset (see abort_on_close)
         self._conns_lock = threading.Lock()
@@ -123,6 +136,12 @@ class _HTTPServer(ThreadingHTTPServer):
         # Skip HTTPServer.server_bind's getfqdn(), which can stall for seconds on odd DNS setups.
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        request, client_address = super().get_request()
+        if self.ssl_context is not None:
+            request = self.ssl_context.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        return request, client_address
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._conns_lock:
@@ -147,8 +166,9 @@ class _HTTPServer(ThreadingHTTPServer):
         super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hung up (e.g. timed out during injected latency) is normal here.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
+        # A client that hung up (e.g. timed out during injected latency) is normal here, and so is
+        # a failed TLS handshake (a plain-HTTP client, or the readiness probe of start()).
+        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError, TimeoutError)):
             super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
@@ -165,22 +185,48 @@ class SandboxServer:
 
     >>> with SandboxServer() as sb:
     ...     requests.get(sb.vendor_url("arsel") + "/email/campaigns", headers=...)
+
+    With ``tls=True`` it serves HTTPS (TLS 1.2+) with a self-signed certificate for 127.0.0.1, ::1
+    and localhost, made at :meth:`start`; :attr:`ca_file` is the PEM file a client must trust
+    (``requests.get(..., verify=sb.ca_file)``, the ``ca_bundle`` connection extra, ``SSL_CERT_FILE``).
     """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, *, app: SandboxApp | None = None, quiet: bool = True
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        app: SandboxApp | None = None,
+        quiet: bool = True,
+        tls: bool = False,
     ) -> None:
         require_loopback(host)
-        self.host, self.port, self.quiet = host, port, quiet
+        self.host, self.port, self.quiet, self.tls = host, port, quiet, tls
         self.app = app or build_app()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._cert: SelfSignedCert | None = None
+
+    @property
+    def ca_file(self) -> str | None:
+        """Path of the self-signed certificate (PEM) to trust while a TLS sandbox runs; ``None`` without TLS."""
+        return self._cert.cert_file if self._cert is not None else None
 
     def start(self, timeout: float = 10.0) -> SandboxServer:
         """Bind, serve in a daemon thread, and return once connections are accepted."""
         if self._httpd is not None:
             return self
-        self._httpd = _HTTPServer((self.host, self.port), self.app, self.quiet)
+        context = None
+        if self.tls:
+            self._cert = make_self_signed_cert()
+            context = self._cert.server_context()
+        try:
+            self._httpd = _HTTPServer((self.host, self.port), self.app, self.quiet, context)
+        except OSError:
+            if self._cert is not None:
+                self._cert.remove()
+                self._cert = None
+            raise
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name=f"sandbox-{self.port}", daemon=True
@@ -207,6 +253,9 @@ class SandboxServer:
         httpd.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._cert is not None:
+            self._cert.remove()
+            self._cert = None
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -217,7 +266,7 @@ class SandboxServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def vendor_url(self, vendor: str) -> str:
         """Base URL of a vendor API, e.g. ``http://127.0.0.1:54321/arsel/v1``."""
@@ -233,7 +282,8 @@ class SandboxServer:
             headers={"Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
+            context = self._cert.client_context() if self._cert is not None else None
+            with urllib.request.urlopen(req, timeout=10, context=context) as r:
                 return json.loads(r.read() or b"null")
         except urllib.error.HTTPError as e:
             raise RuntimeError(f"admin {method} {path} -> {e.code}: {e.read().decode()}") from None

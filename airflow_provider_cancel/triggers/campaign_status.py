@@ -10,11 +10,14 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_cancel.exceptions import VendorAPIError
-from airflow_provider_cancel.hooks.base import CampaignVendorHook
+from airflow_provider_cancel.hooks.base import CampaignVendorHook, shared_log
 from airflow_provider_cancel.status import CampaignState, CampaignStatus, Reach, reach, unreachable_message
 
 #: Attempts per poll when the deferring task did not say (triggers serialised by older versions).
 DEFAULT_TRIGGER_RETRY_LIMIT = 2
+#: While the observed status stays the same, its "next poll" line is repeated at most this often (s).
+#: A triggerer may run thousands of these waits; one unchanged line per poll each is mostly noise.
+UNCHANGED_STATUS_LOG_EVERY_S = 300.0
 
 
 class CampaignStatusTrigger(BaseTrigger):
@@ -34,7 +37,8 @@ class CampaignStatusTrigger(BaseTrigger):
     :param conn_id: Airflow connection id (the only connection data kept in kwargs: no secrets).
     :param target: Keyword arguments of the hook's ``aget_status`` (ids, channel...), JSON values only.
     :param target_state: ``"cancelled"`` or ``"terminal"``.
-    :param poll_interval: Seconds between polls, after every non-final outcome.
+    :param poll_interval: Seconds between polls, after every non-final outcome. The trigger log shows
+        each new status, and an unchanged one again every ``UNCHANGED_STATUS_LOG_EVERY_S`` (5 minutes).
     :param max_consecutive_failures: Transient errors in a row (5xx, 429, network) before giving up.
     :param retry_limit: HTTP attempts per poll (the deferring task's ``retry_limit``).
     :param first_poll_delay: Seconds before the first poll. The deferring task has just polled, and
@@ -63,6 +67,11 @@ class CampaignStatusTrigger(BaseTrigger):
         self.max_consecutive_failures = int(max_consecutive_failures)
         self.retry_limit = max(1, int(retry_limit))
         self.first_poll_delay = self.poll_interval if first_poll_delay is None else max(0.0, float(first_poll_delay))
+
+    @property
+    def log(self) -> Any:
+        """The class's logger, shared by its instances (trigger logs are routed by context, not by logger)."""
+        return shared_log(self, lambda: super(CampaignStatusTrigger, self).log)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -113,6 +122,9 @@ class CampaignStatusTrigger(BaseTrigger):
             return
         failures = 0
         unknown_logged: set[str | None] = set()
+        loop = asyncio.get_running_loop()
+        last_logged: tuple[Any, ...] | None = None
+        last_logged_at = 0.0
         if self.first_poll_delay:
             self.log.info("First poll in %.0fs (the task polled just before deferring)", self.first_poll_delay)
             await asyncio.sleep(self.first_poll_delay)
@@ -149,5 +161,8 @@ class CampaignStatusTrigger(BaseTrigger):
                     self.log.warning(
                         "Unrecognised status %r; treating it as not final and polling on", status.raw_status
                     )
-                self.log.info("%s; next poll in %.0fs", status.describe(), self.poll_interval)
+                seen = (status.state, status.raw_status, status.detail)  # what describe() shows that can change
+                if seen != last_logged or loop.time() - last_logged_at >= UNCHANGED_STATUS_LOG_EVERY_S:
+                    self.log.info("%s; next poll in %.0fs", status.describe(), self.poll_interval)
+                    last_logged, last_logged_at = seen, loop.time()
                 await asyncio.sleep(self.poll_interval)

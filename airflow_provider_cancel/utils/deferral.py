@@ -10,7 +10,6 @@ from airflow.providers.common.compat.sdk import AirflowException
 from airflow_provider_cancel.exceptions import CampaignFinishedError, VendorAPIError
 from airflow_provider_cancel.status import TARGET_STATES, CampaignStatus
 from airflow_provider_cancel.targets import require_json_safe
-from airflow_provider_cancel.triggers.campaign_status import CampaignStatusTrigger
 
 
 def default_deferrable() -> bool:
@@ -67,6 +66,10 @@ def defer_until(
     The target is checked JSON-safe here, on the worker: trigger kwargs are stored as plain JSON, and a
     value that does not survive that would otherwise fail later, in the triggerer, far from its cause.
     """
+    # Imported here, not at module level: a DAG file imports the operators, and only a running task
+    # defers (airflow.triggers.base is a noticeable part of the parse cost).
+    from airflow_provider_cancel.triggers.campaign_status import CampaignStatusTrigger
+
     trigger = CampaignStatusTrigger(
         hook_class=class_path(hook_class),
         conn_id=conn_id,

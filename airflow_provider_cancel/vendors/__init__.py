@@ -55,6 +55,8 @@ class VendorSpec:
     :param password_label: How the form labels the secret (``API key``, ``Access token``).
     :param password_placeholder: The form's placeholder for the secret.
     :param extra_fields: Vendor-specific connection-form fields (``conn-fields`` schema).
+    :param rate_limit_per_second: The vendor's documented request rate per account, if it has one: the
+        kill switch paces its requests to it (``None``: no pacing of our own; the vendor's 429s still are).
     :param sandbox: Dotted path of the sandbox vendor class (tests and demo only).
     :param sandbox_prefix: URL path under which the sandbox serves this vendor.
     :param sandbox_key: The key the sandbox accepts by default.
@@ -73,6 +75,7 @@ class VendorSpec:
     password_label: str = "API key"
     password_placeholder: str | None = None
     extra_fields: Mapping[str, Any] = field(default_factory=dict)
+    rate_limit_per_second: float | None = None
     sandbox: str = ""
     sandbox_prefix: str = ""
     sandbox_key: str = ""

@@ -47,6 +47,7 @@ VENDOR = VendorSpec(
             "schema": {"type": "string", "enum": ["email", "sms"], "default": "email"},
         },
     },
+    rate_limit_per_second=2,  # documented: 2 requests/s per organisation, no burst
     sandbox="airflow_provider_cancel.sandbox.arsel.Arsel",
     sandbox_prefix="/arsel/v1",
     sandbox_key="be_sandbox_key",

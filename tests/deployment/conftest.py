@@ -38,7 +38,9 @@ RUN_TIMEOUT = 300.0
 DB = os.environ.get("DEPLOYMENT_DB", "sqlite")
 EXECUTOR = os.environ.get("DEPLOYMENT_EXECUTOR", "local")
 #: One recognisable key per vendor for this session: it must never show up in a log or the metadata DB.
-SECRETS = {name: f"{name}-secret-{secrets.token_hex(8)}" for name in vendors()}
+#: Made from the sandbox's default key, so each vendor's key format (prefix, Mailchimp's -us1) holds.
+_SESSION = secrets.token_hex(8)
+SECRETS = {name: spec.sandbox_key.replace("sandbox", f"deploy{_SESSION}", 1) for name, spec in vendors().items()}
 
 
 def _sandbox_name(vendor: str) -> str:
@@ -93,6 +95,19 @@ class Deployment:
         """Trigger a run through the REST API and wait until it finishes."""
         run_id = self.trigger(dag_id, conf)
         return DeploymentRun(self, dag_id, run_id, self.wait_for_run(dag_id, run_id, timeout))
+
+    def trigger_rows(self) -> str:
+        """The ``trigger`` table as text (classpath and kwargs, stored as plain JSON): one short read, safe while
+        the deployment runs (a dump of every table would hold SQLite's lock against the components)."""
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(self.db_url)
+        try:
+            with engine.connect() as connection:
+                rows = connection.execute(sqlalchemy.text("SELECT classpath, kwargs FROM trigger")).fetchall()
+        finally:
+            engine.dispose()
+        return repr(rows)
 
     def everything_written(self) -> str:
         """Every file under AIRFLOW_HOME (component and task logs, the SQLite file) and a dump of every
@@ -247,17 +262,29 @@ def _backing_services(executor: str) -> Any:
         yield settings
 
 
-@pytest.fixture(scope="session")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    home = tmp_path_factory.mktemp("airflow-deployment")
+@contextlib.contextmanager
+def running_deployment(
+    home: Path,
+    *,
+    executor: str = EXECUTOR,
+    dags_folder: Path = harness.EXAMPLE_DAGS,
+    settings: dict[str, str] | None = None,
+    tls: bool = False,
+) -> Iterator[Deployment]:
+    """Start a deployment in ``home`` (also used by ``benchmarks/time_to_stop.py``); stop it on exit.
+
+    :param settings: Airflow settings on top of the test ones (``AIRFLOW__CORE__PARALLELISM``...).
+    :param tls: The sandbox speaks HTTPS; the connections trust its certificate (``ca_bundle``).
+    """
     port = free_port()
-    with SandboxServer() as sandbox, _backing_services(EXECUTOR) as settings:
+    with SandboxServer(tls=tls) as sandbox, _backing_services(executor) as services:
         env = harness.airflow_env(
             home,
+            dags_folder=dags_folder,
             extra={
                 **API_SERVER_ENV,
-                **harness.connection_env(sandbox.url, SECRETS),
-                **settings,
+                **harness.connection_env(sandbox.url, SECRETS, ca_bundle=sandbox.ca_file),
+                **services,
                 "AIRFLOW__CORE__PARALLELISM": "8",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
@@ -269,14 +296,15 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 # A killed triggerer's triggers move to a live one after this long without a heartbeat.
                 "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "10",
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+                **(settings or {}),
             },
         )
-        db_url = settings.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or f"sqlite:///{home / 'airflow.db'}"
+        db_url = services.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or f"sqlite:///{home / 'airflow.db'}"
         subprocess.run(
             [harness.AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, text=True, timeout=300
         )
         with running_api_server(home, env, apps="all", port=port) as api:
-            deployment = Deployment(home, api, env, sandbox, db_url, commands=_components(EXECUTOR))
+            deployment = Deployment(home, api, env, sandbox, db_url, commands=_components(executor))
             deployment.reset_sandbox()
             try:
                 for name in deployment.commands:
@@ -285,6 +313,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             finally:
                 for process in deployment.processes.values():
                     _stop(process)
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    with running_deployment(tmp_path_factory.mktemp("airflow-deployment")) as running:
+        yield running
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from tests.deployment.conftest import SECRETS
+
 
 def _deferred_arsel_cancel(deployment, sandbox, settle_s: int) -> tuple[str, str]:
     """Start arsel_cancel_campaign on a sending campaign that reports "cancelled" only after ``settle_s``;
@@ -31,6 +33,10 @@ def _cancel_posts(sandbox) -> list[dict]:
 
 def test_a_trigger_survives_a_triggerer_killed_mid_wait(deployment, sandbox):
     campaign_id, run_id = _deferred_arsel_cancel(deployment, sandbox, settle_s=45)
+    # While deferred, the trigger's kwargs are in the metadata DB as plain JSON: no key among them.
+    written = deployment.trigger_rows()
+    assert "CampaignStatusTrigger" in written and "arsel" in written
+    assert not [vendor for vendor, key in SECRETS.items() if key in written]
     deployment.kill("triggerer")  # SIGKILL: no clean-up, as when the node dies
     time.sleep(3)
     deployment.start("triggerer")

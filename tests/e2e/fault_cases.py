@@ -322,6 +322,15 @@ CASES: tuple[FaultCase, ...] = (
                 409,
                 "409 Conflict",
                 {
+                    "customerio": Expect(
+                        "409 is Customer.io's 'resolving its audience, sending or sent': the trigger is read once; it "
+                        "shows neither a cancel nor a send, so it fails with HTTP 409 naming the trigger's state.",
+                        outcome=VENDOR_API_ERROR,
+                        requests=2,
+                        status_code=409,
+                        transient=False,
+                        cancels=0,
+                    ),
                     "periskope": Expect(
                         "409 is Periskope's 'already in a terminal state': read back the status, and report "
                         "`already_stopped` (a read-back still showing it in progress is logged as a warning).",
@@ -385,3 +394,98 @@ def sync_expectation(case: FaultCase, vendor: str) -> Expect:
 def poll_expectation(case: FaultCase, vendor: str) -> Expect:
     """What ``vendor``'s status poll does in ``case``."""
     return case.poll_by_vendor.get(vendor, case.poll)
+
+
+# ----------------------------------------------------------------------------- Klaviyo, Mailchimp, SendGrid
+# Their own readings, merged into the cases above (kept here, in one place, so each reads as a whole).
+_LOST_204 = "The cancel answers 204, which has no body to lose: the whole answer arrived before the reset."
+_READ_BACK_AFTER_LOST_ANSWER = Expect(
+    "The repeated POST is refused (the hold exists) and the hold is read back; an earlier attempt got no answer, "
+    "so the hold is counted as this cancel's own (`cancelled`, inferred).",
+    requests=3,
+)
+_VENDOR_SYNC: dict[str, dict[str, Expect]] = {
+    "reset-after-headers": {
+        "klaviyo": Expect(_LOST_204, requests=1),
+        "mailchimp": Expect(_LOST_204, requests=1),
+        "sendgrid": _READ_BACK_AFTER_LOST_ANSWER,
+    },
+    "reset-mid-body": {
+        "klaviyo": Expect(_LOST_204, requests=1),
+        "mailchimp": Expect(_LOST_204, requests=1),
+        "sendgrid": _READ_BACK_AFTER_LOST_ANSWER,
+    },
+    "404": {
+        "sendgrid": Expect(
+            "The batch's hold is read back (404 may be 'no such batch'); it holds nothing, so it fails with the 404 "
+            "and a hint (was the batch id set at send time?).",
+            outcome=VENDOR_API_ERROR,
+            requests=2,
+            status_code=404,
+            transient=False,
+            cancels=0,
+        ),
+    },
+    "409": {
+        "klaviyo": Expect(
+            "A refusal is read back (send job, then campaign); the campaign is still sending, so it fails with "
+            "HTTP 409 naming the campaign's status.",
+            outcome=VENDOR_API_ERROR,
+            requests=3,
+            status_code=409,
+            transient=False,
+            cancels=0,
+        ),
+        "sendgrid": Expect(
+            "A refusal is read back; the batch holds nothing, so it fails with HTTP 409 and a hint.",
+            outcome=VENDOR_API_ERROR,
+            requests=2,
+            status_code=409,
+            transient=False,
+            cancels=0,
+        ),
+    },
+}
+# Klaviyo's status read is two GETs (the send job, then the campaign): one more request whenever a poll
+# gets past the send job; a 404 on the send job means "no send job", and the campaign decides.
+_KLAVIYO_POLL_PLUS_ONE = (
+    "429-retry-after-seconds",
+    "429-retry-after-date",
+    "429-no-retry-after",
+    "500",
+    "502",
+    "503",
+    "504",
+    "reset-after-headers",
+    "reset-mid-body",
+    "empty-200",
+    "recovers-after-2",
+)
+_KLAVIYO_POLL_404 = Expect(
+    "A 404 on the send job means it has none: the campaign is read and decides (here: cancelled).", requests=2
+)
+
+_SENDGRID_POLL_404 = Expect(
+    "A 404 on the hold read means the batch holds nothing (SendGrid may answer 404 or []); without a send time "
+    "that is unknown, so the poll goes on, and the next read shows the cancel.",
+    requests=2,
+)
+
+
+def _with_vendor_readings(case: FaultCase) -> FaultCase:
+    poll = dict(case.poll_by_vendor)
+    if case.id in _KLAVIYO_POLL_PLUS_ONE:
+        poll["klaviyo"] = Expect(
+            f"{case.poll.words} Then the campaign is read (a second GET).",
+            requests=case.poll.requests + 1,
+            min_seconds=case.poll.min_seconds,
+            max_seconds=case.poll.max_seconds,
+        )
+    if case.id == "404":
+        poll["klaviyo"] = _KLAVIYO_POLL_404
+        poll["sendgrid"] = _SENDGRID_POLL_404
+    sync = {**case.sync_by_vendor, **_VENDOR_SYNC.get(case.id, {})}
+    return FaultCase(**{**case.__dict__, "sync_by_vendor": sync, "poll_by_vendor": poll})
+
+
+CASES = tuple(_with_vendor_readings(case) for case in CASES)

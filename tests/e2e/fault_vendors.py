@@ -115,10 +115,112 @@ SUPRSEND = VendorDriver(
 )
 
 
+# ----------------------------------------------------------------------------- customer.io
+def _customerio_seed(sandbox: SandboxServer, status: str) -> dict[str, Any]:
+    (trigger,) = sandbox.admin("POST", "/customerio/seed", {"triggers": [{"broadcast_id": 3, "status": status}]})[
+        "triggers"
+    ]
+    return {"broadcast_id": str(trigger["broadcast_id"]), "trigger_id": str(trigger["id"])}
+
+
+def _customerio_settled(sandbox: SandboxServer) -> dict[str, Any]:
+    target = _customerio_seed(sandbox, "cancelled")
+    return {**target, "cancelled_at": int(utc_now().timestamp()) - 60}
+
+
+CUSTOMERIO = VendorDriver(
+    # A scheduled trigger (a sending one cannot be cancelled unless it has a rate_limit).
+    seed_active=lambda sandbox: _customerio_seed(sandbox, "scheduled"),
+    cancel=lambda hook, target: hook.cancel_trigger(target["broadcast_id"], target["trigger_id"]),
+    seed_settled=_customerio_settled,
+    effective_cancels=lambda state: sum(call.get("result") == "cancelled" for call in state["cancel_calls"]),
+)
+
+
+# ----------------------------------------------------------------------------- resend
+def _resend_seed(sandbox: SandboxServer, status: str) -> dict[str, Any]:
+    seeded = sandbox.admin("POST", "/resend/seed", {"broadcasts": [{"status": status}]})
+    return {"broadcast_id": seeded["broadcasts"][0]["id"]}
+
+
+RESEND = VendorDriver(
+    seed_active=lambda sandbox: _resend_seed(sandbox, "queued"),  # queued is sending
+    cancel=lambda hook, target: hook.cancel_broadcast(target["broadcast_id"]),
+    seed_settled=lambda sandbox: _resend_seed(sandbox, "canceled"),
+    effective_cancels=lambda state: sum(
+        call.get("result") in ("canceled", "unscheduled") for call in state["cancel_calls"]
+    ),
+)
+
+
+# ----------------------------------------------------------------------------- onesignal
+def _onesignal_seed(sandbox: SandboxServer, status: str) -> dict[str, Any]:
+    seeded = sandbox.admin("POST", "/onesignal/seed", {"notifications": [{"status": status}]})
+    return {"notification_id": seeded["notifications"][0]["id"]}
+
+
+ONESIGNAL = VendorDriver(
+    seed_active=lambda sandbox: _onesignal_seed(sandbox, "sending"),
+    cancel=lambda hook, target: hook.cancel_notification(target["notification_id"]),
+    seed_settled=lambda sandbox: _onesignal_seed(sandbox, "canceled"),
+    effective_cancels=lambda state: sum(call.get("result") == "canceled" for call in state["cancel_calls"]),
+)
+
+
+# ----------------------------------------------------------------------------- klaviyo
+def _klaviyo_seed(sandbox: SandboxServer, status: str) -> dict[str, Any]:
+    seeded = sandbox.admin("POST", "/klaviyo/seed", {"campaigns": [{"status": status, "send_duration_s": None}]})
+    return {"campaign_id": seeded["campaigns"][0]["id"]}
+
+
+KLAVIYO = VendorDriver(
+    seed_active=lambda sandbox: _klaviyo_seed(sandbox, "Sending"),
+    cancel=lambda hook, target: hook.cancel_campaign(target["campaign_id"]),
+    seed_settled=lambda sandbox: _klaviyo_seed(sandbox, "Cancelled"),
+    effective_cancels=lambda state: sum(call.get("result") == "cancelled" for call in state["cancel_calls"]),
+)
+
+
+# ----------------------------------------------------------------------------- mailchimp
+def _mailchimp_seed(sandbox: SandboxServer, status: str) -> dict[str, Any]:
+    seeded = sandbox.admin("POST", "/mailchimp/seed", {"campaigns": [{"status": status, "send_duration_s": None}]})
+    return {"campaign_id": seeded["campaigns"][0]["id"]}
+
+
+MAILCHIMP = VendorDriver(
+    seed_active=lambda sandbox: _mailchimp_seed(sandbox, "sending"),
+    cancel=lambda hook, target: hook.cancel_campaign(target["campaign_id"], action="cancel_send"),
+    seed_settled=lambda sandbox: _mailchimp_seed(sandbox, "canceled"),
+    effective_cancels=lambda state: sum(
+        call.get("result") in ("canceling", "canceled") for call in state["cancel_calls"]
+    ),
+)
+
+
+# ----------------------------------------------------------------------------- sendgrid
+def _sendgrid_seed(sandbox: SandboxServer, hold: str | None) -> dict[str, Any]:
+    seeded = sandbox.admin("POST", "/sendgrid/seed", {"batches": [{"send_in_s": 3600, "hold": hold}]})
+    return {"batch_id": seeded["batches"][0]["batch_id"]}
+
+
+SENDGRID = VendorDriver(
+    seed_active=lambda sandbox: _sendgrid_seed(sandbox, None),
+    cancel=lambda hook, target: hook.cancel_scheduled_send(target["batch_id"]),
+    seed_settled=lambda sandbox: _sendgrid_seed(sandbox, "cancel"),
+    effective_cancels=lambda state: sum(call.get("result") == "cancel_created" for call in state["cancel_calls"]),
+)
+
+
 DRIVERS: dict[str, VendorDriver] = {
     "arsel": ARSEL,
+    "customerio": CUSTOMERIO,
+    "klaviyo": KLAVIYO,
     "loop_comms": LOOP_COMMS,
+    "mailchimp": MAILCHIMP,
+    "onesignal": ONESIGNAL,
     "periskope": PERISKOPE,
+    "resend": RESEND,
+    "sendgrid": SENDGRID,
     "suprsend": SUPRSEND,
 }
 

@@ -119,3 +119,56 @@ async def test_trigger_polls_real_http_until_cancelled(arsel):
     assert event.payload["campaign_status"]["raw_status"] == "cancelled"
     gets = [r for r in arsel.admin("GET", "/requests?vendor=arsel")["requests"] if r["method"] == "GET"]
     assert len(gets) >= 2 and all(r["auth_valid"] for r in gets)
+
+
+# --------------------------------------------------------------------------- HTTPS (TLS sandbox, ca_bundle)
+@pytest.fixture(scope="module")
+def tls_sandbox():
+    from airflow_provider_cancel.sandbox import SandboxServer
+
+    with SandboxServer(tls=True) as server:
+        server.admin("POST", "/config", {"arsel": {"rate_limit_per_second": 0}})
+        yield server
+
+
+@pytest.fixture
+def tls_arsel(tls_sandbox, set_conn):
+    tls_sandbox.reset()
+    tls_sandbox.admin("POST", "/config", {"arsel": {"rate_limit_per_second": 0}})
+    set_conn("arsel_tls", "arsel", tls_sandbox.vendor_url("arsel"), password=KEY, ca_bundle=tls_sandbox.ca_file)
+    return tls_sandbox
+
+
+def test_sync_path_over_https_trusts_the_connections_ca_bundle(tls_arsel, set_conn):
+    c = seed(tls_arsel, status="sending")
+    hook = ArselHook("arsel_tls")
+    assert hook.settings.base_url.startswith("https://")
+    assert hook.get_status(campaign_id=c["id"], channel="email").raw_status == "sending"
+    assert hook.cancel_campaign(c["id"]).outcome is CancelOutcome.CANCELLED
+    # Without the CA the same sandbox is refused: the certificate is really checked.
+    set_conn("arsel_tls_untrusted", "arsel", tls_arsel.vendor_url("arsel"), password=KEY)
+    with pytest.raises(VendorAPIError, match="SSLError"):
+        ArselHook("arsel_tls_untrusted", retry_limit=1).get_status(campaign_id=c["id"], channel="email")
+
+
+async def test_async_path_and_trigger_over_https_trust_the_connections_ca_bundle(tls_arsel, set_conn):
+    c = seed(tls_arsel, status="sending")
+    hook = ArselHook("arsel_tls")
+    async with hook.async_session():
+        assert (await hook.aget_status(campaign_id=c["id"], channel="email")).raw_status == "sending"
+    set_conn("arsel_tls_untrusted", "arsel", tls_arsel.vendor_url("arsel"), password=KEY)
+    untrusted = ArselHook("arsel_tls_untrusted", retry_limit=1)
+    with pytest.raises(VendorAPIError, match="could not complete"):
+        await untrusted.aget_status(campaign_id=c["id"], channel="email")
+    ArselHook("arsel_tls").cancel_campaign(c["id"])
+    trigger = CampaignStatusTrigger(
+        hook_class="airflow_provider_cancel.hooks.arsel.ArselHook",
+        conn_id="arsel_tls",
+        target={"campaign_id": c["id"], "channel": "email"},
+        poll_interval=0.2,
+        first_poll_delay=0,
+    )
+    event = await asyncio.wait_for(trigger.run().__anext__(), timeout=30)
+    assert event.payload["status"] == "success"
+    gets = [r for r in tls_arsel.admin("GET", "/requests?vendor=arsel")["requests"] if r["method"] == "GET"]
+    assert len(gets) >= 2 and all(r["auth_valid"] for r in gets)

@@ -51,7 +51,8 @@ def seed_everything(sandbox) -> dict:
             "campaigns": [
                 {"id": "loop-promo-1", "status": "sending", "advance_every_s": 600, "drain_s": 2},
                 {"id": "loop-promo-2", "status": "scheduled"},
-                {"id": "loop-cancelled-earlier", "status": "cancelled"},
+                # Cancelled yesterday, as its name says: a cancel now reads it as already cancelled.
+                {"id": "loop-cancelled-earlier", "status": "cancelled", "cancelled_at": "2026-01-01T00:00:00Z"},
                 {"id": "loop-digest-bystander", "status": "sending", "advance_every_s": 600},
             ]
         },
@@ -108,11 +109,12 @@ def writes(sandbox) -> list[tuple[str, str]]:
     return [(r["method"], r["path"]) for r in sandbox.admin("GET", "/requests")["requests"] if r["method"] in WRITES]
 
 
-def test_twenty_targets_at_every_vendor_in_one_run(sandbox, run_dag):
+@pytest.mark.parametrize("dag_id", ["kill_switch", "kill_switch_task_per_target"])
+def test_twenty_targets_at_every_vendor_in_one_run(sandbox, run_dag, dag_id):
     seeded = seed_everything(sandbox)
     targets = targets_for(seeded)
     assert len(targets) == 20
-    result = run_dag("kill_switch", {"targets": targets, "dry_run": False, "skip_approval": True})
+    result = run_dag(dag_id, {"targets": targets, "dry_run": False, "skip_approval": True})
 
     # The run failed only because of the bad targets, and only after everything else was done.
     assert result.state == "failed", result.tail()
@@ -120,6 +122,10 @@ def test_twenty_targets_at_every_vendor_in_one_run(sandbox, run_dag):
     assert report is not None, result.tail()
     rows = report["rows"]
     assert [r["target"]["vendor"] for r in rows] == [t["vendor"] for t in targets]
+    # The layout: one cancel task for all targets by default; a task instance per target on request.
+    ran = set(result.task_states())
+    assert ("kill_switch.cancel" in ran) is (dag_id == "kill_switch")
+    assert ("kill_switch.cancel_arsel" in ran) is (dag_id == "kill_switch_task_per_target")
     outcomes = [r["outcome"] for r in rows]
     expected = [
         *["cancelled"] * 4,  # arsel: email sending, email queued, sms sending, sms scheduled

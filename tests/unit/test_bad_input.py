@@ -725,16 +725,24 @@ def _kill_switch_rows() -> list[Any]:
         ("retry_delay", [timedelta(seconds=-1), "10s", -1, None], "timedelta"),
         ("approval_timeout", [timedelta(0), "1h", None, -60], "timedelta"),
         ("allow_empty", ["yes", None, 1], "True or False"),
-        ("pools", ["arsel", ["arsel"]], "pool names"),
         ("dry_run", ["maybe", 2, ["x"]], "true or false"),
         ("skip_approval", ["maybe", 1.5], "true or false"),
+        ("one_task_per_target", ["maybe", 2], "True or False"),
+        ("max_concurrency", [0, 1.5, "8"], "whole number"),
     ]:
         for value in values:
             rows.append(pytest.param({argument: value}, argument, also, id=f"{argument}-{value!r:.12}"))
+    mapped = {"one_task_per_target": True}  # pools belong to the one-task-per-target layout
+    for value in ["arsel", ["arsel"]]:
+        rows.append(pytest.param({**mapped, "pools": value}, "pools", "pool names", id=f"pools-{value!r:.12}"))
     rows += [
-        pytest.param({"pools": {"mailgun": "p"}}, "pools", "unknown target kinds", id="pools-unknown-kind"),
-        pytest.param({"pools": {"arsel": ""}}, "pools['arsel']", "pool", id="pools-empty-name"),
-        pytest.param({"pools": {"arsel": 5}}, "pools['arsel']", "pool", id="pools-number"),
+        pytest.param({**mapped, "pools": {"mailgun": "p"}}, "pools", "unknown target kinds", id="pools-unknown-kind"),
+        pytest.param({**mapped, "pools": {"arsel": ""}}, "pools['arsel']", "pool", id="pools-empty-name"),
+        pytest.param({**mapped, "pools": {"arsel": 5}}, "pools['arsel']", "pool", id="pools-number"),
+        pytest.param({"pools": {"arsel": "p"}}, "pools", "one_task_per_target", id="pools-with-one-cancel-task"),
+        pytest.param({"rate_limits": {"mailgun": 2}}, "rate_limits", "unknown target kinds", id="rate-unknown-kind"),
+        pytest.param({"rate_limits": "fast"}, "rate_limits", "requests per second", id="rate-not-a-mapping"),
+        pytest.param({"rate_limits": {"arsel": 0}}, "rate_limits['arsel']", "seconds", id="rate-zero"),
         pytest.param({"targets": []}, "targets", "empty", id="targets-empty-list"),
         pytest.param({"targets": "[]"}, "targets", "empty", id="targets-empty-json"),
         pytest.param({"targets": None}, "targets", "empty", id="targets-None"),

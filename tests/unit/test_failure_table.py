@@ -21,6 +21,14 @@ def test_the_page_shows_the_case_table():
     )
 
 
+def test_the_readme_shows_the_short_table():
+    readme = failure_table.README.read_text()
+    assert failure_table.current_table(readme) == failure_table.render_summary(), (
+        "README.md's failure table is out of date: run .venv/bin/python scripts/failure_table.py"
+    )
+    assert len(failure_table.render_summary().splitlines()) == len(CASES) + 2
+
+
 def test_every_case_is_a_row():
     rows = failure_table.render().splitlines()[2:]
     assert len(rows) == len(CASES) == len({case.id for case in CASES})

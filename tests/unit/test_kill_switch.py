@@ -103,20 +103,33 @@ def test_an_empty_standing_list_is_allowed_only_when_asked():
         read_targets("[]")
 
 
-def _kill_switch_dag():
+def _kill_switch_dag(**kwargs):
     from airflow.sdk import DAG
 
     from airflow_provider_cancel.operators.kill_switch import kill_switch_task_group
 
     with DAG("ks_unit", schedule=None) as dag:
-        kill_switch_task_group(targets=[ARSEL], pools={"arsel": "cancel_arsel"})
+        kill_switch_task_group(targets=[ARSEL], **kwargs)
     return dag
+
+
+def test_by_default_one_cancel_task_handles_every_target_after_the_approval():
+    from airflow_provider_cancel.operators.batch import BatchCancelOperator
+
+    dag = _kill_switch_dag(rate_limits={"periskope": 5})
+    cancel = dag.get_task("kill_switch.cancel")
+    assert isinstance(cancel, BatchCancelOperator)
+    assert cancel.upstream_task_ids >= {"kill_switch.approval", "kill_switch.plan"}
+    assert cancel.trigger_rule == "none_failed" and "kill_switch.report" in cancel.downstream_task_ids
+    # Arsel is paced to its documented 2 requests/s; a kind given in rate_limits to that; others not at all.
+    assert (cancel.rate_limit("arsel"), cancel.rate_limit("periskope"), cancel.rate_limit("loop_comms")) == (2, 5, None)
+    assert not [t for t in dag.task_ids if t.startswith("kill_switch.cancel_")]
 
 
 def test_the_task_group_maps_one_cancel_task_per_kind_after_the_approval():
     from airflow_provider_cancel.vendors import target_kinds
 
-    dag = _kill_switch_dag()
+    dag = _kill_switch_dag(one_task_per_target=True, pools={"arsel": "cancel_arsel"})
     for kind in target_kinds():
         cancel = dag.get_task(f"kill_switch.cancel_{kind}")
         assert cancel.upstream_task_ids >= {"kill_switch.approval", f"kill_switch.targets_{kind}"}
@@ -143,4 +156,4 @@ def test_unknown_pool_kinds_are_refused_at_parse():
     from airflow_provider_cancel.operators.kill_switch import kill_switch_task_group
 
     with DAG("ks_bad", schedule=None), pytest.raises(ValueError, match="unknown target kinds"):
-        kill_switch_task_group(targets=[], pools={"mailgun": "p"})
+        kill_switch_task_group(targets=[], one_task_per_target=True, pools={"mailgun": "p"})

@@ -7,7 +7,7 @@ import logging
 import pytest
 import requests
 
-from airflow_provider_cancel.exceptions import VendorAPIError
+from airflow_provider_cancel.exceptions import ConnectionConfigError, VendorAPIError
 from airflow_provider_cancel.hooks.arsel import ArselHook
 from airflow_provider_cancel.hooks.base import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -350,3 +350,157 @@ def test_retry_after_date_without_a_zone_is_gmt_whatever_the_local_zone(monkeypa
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+# --------------------------------------------------------------------------- ca_bundle (custom CA)
+class _FakeAiohttpResponse:
+    status = 200
+    headers: dict = {}
+
+    async def text(self):
+        return '{"id": "c1", "status": "sending"}'
+
+
+class _FakeAiohttpSession:
+    """Records the keyword arguments of ``session.request`` and answers 200 with a campaign."""
+
+    closed = False
+
+    def __init__(self):
+        self.calls: list[dict] = []
+
+    def request(self, method, url, **kwargs):
+        from contextlib import asynccontextmanager
+
+        self.calls.append({"method": method, "url": url, **kwargs})
+
+        @asynccontextmanager
+        async def answer():
+            yield _FakeAiohttpResponse()
+
+        return answer()
+
+    async def close(self):
+        self.closed = True
+
+
+@pytest.fixture
+def fake_aiohttp_session(monkeypatch):
+    import aiohttp
+
+    session = _FakeAiohttpSession()
+    monkeypatch.setattr(aiohttp, "ClientSession", lambda *a, **k: session)
+    return session
+
+
+def test_ca_bundle_is_requests_verify(set_conn, requests_mock, tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    set_conn("arsel_ca", "arsel", BASE, ca_bundle=str(ca))
+    requests_mock.get(GET_URL, json={})
+    ArselHook("arsel_ca").request("GET", "/email/campaigns/c1")
+    assert requests_mock.last_request.verify == str(ca)
+
+
+def test_without_ca_bundle_requests_verifies_with_the_default_trust_or_the_environment(
+    hook, requests_mock, monkeypatch, tmp_path
+):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    requests_mock.get(GET_URL, json={})
+    hook.request("GET", "/email/campaigns/c1")
+    assert requests_mock.last_request.verify is True
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "env-ca.pem"))  # requests' own rule still applies
+    hook.request("GET", "/email/campaigns/c1")
+    assert requests_mock.last_request.verify == str(tmp_path / "env-ca.pem")
+
+
+async def test_ca_bundle_is_one_ssl_context_for_aiohttp(set_conn, tmp_path, fake_aiohttp_session, monkeypatch):
+    import ssl
+
+    made: list[str] = []
+
+    def fake_context(cafile=None, capath=None):
+        made.append(cafile or capath)
+        return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+    monkeypatch.setattr(ssl, "create_default_context", fake_context)
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    set_conn("arsel_ca", "arsel", BASE, ca_bundle=str(ca))
+    hook = ArselHook("arsel_ca")
+    async with hook.async_session():
+        for _ in range(3):
+            assert (await hook.aget_status(campaign_id="c1", channel="email")).raw_status == "sending"
+    contexts = {id(call["ssl"]) for call in fake_aiohttp_session.calls}
+    assert made == [str(ca)] and len(fake_aiohttp_session.calls) == 3 and len(contexts) == 1
+    assert isinstance(fake_aiohttp_session.calls[0]["ssl"], ssl.SSLContext)
+
+
+async def test_without_ca_bundle_aiohttp_uses_its_default_verification(hook, fake_aiohttp_session):
+    async with hook.async_session():
+        await hook.aget_status(campaign_id="c1", channel="email")
+    assert fake_aiohttp_session.calls[0]["ssl"] is True  # aiohttp's default: verify with the system's CAs
+
+
+@pytest.mark.parametrize("value", ["/nonexistent/ca.pem", 7, ["a"]])
+def test_ca_bundle_must_name_an_existing_file(set_conn, requests_mock, value):
+    set_conn("arsel_ca", "arsel", BASE, ca_bundle=value)
+    with pytest.raises(ConnectionConfigError, match="ca_bundle"):
+        ArselHook("arsel_ca").request("GET", "/email/campaigns/c1")
+    assert not requests_mock.called
+
+
+def test_certificate_failure_is_a_typed_error(hook, requests_mock):
+    # ssl's errors carry a string ``reason``; the cause-chain walk must not take it for an exception.
+    import ssl
+
+    cert_error = ssl.SSLCertVerificationError(1, "certificate verify failed: self-signed certificate")
+    cert_error.reason = "CERTIFICATE_VERIFY_FAILED"
+    requests_mock.get(GET_URL, exc=requests.exceptions.SSLError(cert_error))
+    with pytest.raises(VendorAPIError, match="SSLError: could not complete") as err:
+        hook.request("GET", "/email/campaigns/c1", attempts=1)
+    assert err.value.status_code is None
+
+
+def test_retries_after_the_first_attempt_wait_log_and_record_as_before(set_conn, requests_mock, no_sleep, caplog):
+    # The first attempt runs outside tenacity; a retryable failure continues in tenacity as attempt 1.
+    set_conn("arsel_r", "arsel", BASE)
+    requests_mock.get(GET_URL, [{"status_code": 503, "json": {"message": "down"}}] * 3)
+    caplog.set_level(logging.WARNING)
+    with pytest.raises(VendorAPIError) as err:
+        ArselHook("arsel_r", retry_limit=3).request("GET", "/email/campaigns/c1")
+    assert requests_mock.call_count == 3 and no_sleep == [0.5, 1.0]  # exponential: 0.5 s, then 1 s
+    assert [a.status_code for a in err.value.attempts] == [503, 503, 503]
+    requests_mock.get(GET_URL, [{"status_code": 503, "json": {"message": "down"}}, {"json": {"status": "sent"}}])
+    assert ArselHook("arsel_r", retry_limit=3).request("GET", "/email/campaigns/c1") == {"status": "sent"}
+    # Not retryable (a POST without an idempotency key answered 503): one attempt, recorded.
+    requests_mock.post(f"{BASE}/email/campaigns/c1/x", status_code=503, json={"message": "down"})
+    with pytest.raises(VendorAPIError) as err:
+        ArselHook("arsel_r", retry_limit=3).request("POST", "/email/campaigns/c1/x")
+    assert len(err.value.attempts) == 1 and err.value.attempts[0].status_code == 503
+
+
+async def test_async_retries_after_the_first_attempt(set_conn, fake_aiohttp_session, monkeypatch):
+    import asyncio
+
+    slept: list[float] = []
+
+    async def fake_sleep(seconds):
+        slept.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    answers = iter([503, 429, 200])
+
+    class Flaky(_FakeAiohttpResponse):
+        def __init__(self):
+            self.status = next(answers)
+
+        async def text(self):
+            return '{"status": "sending"}' if self.status == 200 else '{"message": "busy"}'
+
+    monkeypatch.setattr("tests.unit.hooks.test_base._FakeAiohttpResponse", Flaky)
+    set_conn("arsel_r", "arsel", BASE)
+    hook = ArselHook("arsel_r", retry_limit=3)
+    assert (await hook.aget_status(campaign_id="c1", channel="email")).raw_status == "sending"
+    assert len(fake_aiohttp_session.calls) == 3 and slept == [0.5, 1.0]
