@@ -151,24 +151,37 @@ class Deployment:
             time.sleep(every)
         pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{self.logs()}")
 
+    def call(self, method: str, path: str, body: Any = None, attempts: int = 6) -> tuple[int, Any]:
+        """One REST call, repeated while the API server answers 5xx: on SQLite, a write can meet the
+        scheduler's lock on a loaded machine and fail with 500. Only idempotent calls come here."""
+        for attempt in range(attempts):
+            status, answer = self.api.call(method, path, body)
+            if status < 500:
+                return status, answer
+            time.sleep(1.0 + attempt)
+        return status, f"{answer}\n--- api-server\n{self.api.log_tail()}"
+
     def dag_ready(self, dag_id: str) -> None:
         def ready() -> bool:
-            status, _ = self.api.call("GET", f"/api/v2/dags/{dag_id}")
+            status, _ = self.call("GET", f"/api/v2/dags/{dag_id}")
             return status == 200
 
         self.wait_for(f"the dag-processor to parse {dag_id}", ready, timeout=180)
-        status, body = self.api.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+        status, body = self.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
         assert status == 200, body
 
     def trigger(self, dag_id: str, conf: dict) -> str:
         self.dag_ready(dag_id)
-        status, body = self.api.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf})
-        assert status == 200, body
-        return body["dag_run_id"]
+        # A run id of our own makes the POST idempotent: a repeat after a 5xx that did create the run gets 409.
+        run_id = f"deployment__{secrets.token_hex(6)}"
+        body = {"dag_run_id": run_id, "logical_date": None, "conf": conf}
+        status, answer = self.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", body)
+        assert status in (200, 409), answer
+        return run_id
 
-    def run_state(self, dag_id: str, run_id: str) -> str:
-        _, body = self.api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
-        return (body or {}).get("state")
+    def run_state(self, dag_id: str, run_id: str) -> str | None:
+        status, body = self.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}")
+        return body.get("state") if status == 200 and isinstance(body, dict) else None
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = RUN_TIMEOUT) -> str:
         def finished() -> str | None:
@@ -178,15 +191,14 @@ class Deployment:
         return self.wait_for(f"run {run_id} of {dag_id} to finish", finished, timeout=timeout)
 
     def task_states(self, dag_id: str, run_id: str) -> dict[tuple[str, int], str]:
-        _, body = self.api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=1000")
-        return {(t["task_id"], t["map_index"]): t["state"] for t in (body or {}).get("task_instances", [])}
+        return {(t["task_id"], t["map_index"]): t["state"] for t in self.task_instances(dag_id, run_id)}
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        _, body = self.api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=1000")
-        return list((body or {}).get("task_instances", []))
+        status, body = self.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=1000")
+        return list(body.get("task_instances", [])) if status == 200 and isinstance(body, dict) else []
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1, key: str = "return_value") -> Any:
-        status, body = self.api.call(
+        status, body = self.call(
             "GET",
             f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
             f"?map_index={map_index}&deserialize=true",

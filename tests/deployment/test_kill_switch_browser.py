@@ -18,7 +18,7 @@ def shot(page, name: str) -> None:  # noqa: F811
 
 
 def latest_run(deployment) -> str | None:
-    status, body = deployment.api.call("GET", "/api/v2/dags/kill_switch/dagRuns?order_by=-run_after&limit=1")
+    status, body = deployment.call("GET", "/api/v2/dags/kill_switch/dagRuns?order_by=-run_after&limit=1")
     runs = (body or {}).get("dag_runs", []) if status == 200 else []
     return runs[0]["dag_run_id"] if runs else None
 
@@ -73,7 +73,7 @@ def test_trigger_from_the_form_approve_in_the_ui_and_the_run_succeeds(deployment
     approval_path = f"/api/v2/dags/kill_switch/dagRuns/{run_id}/taskInstances/kill_switch.approval/-1/hitlDetails"
     detail = deployment.wait_for(
         "the approval request",
-        lambda: (d := deployment.api.call("GET", approval_path)[1]) and isinstance(d, dict) and d.get("options") and d,
+        lambda: (d := deployment.call("GET", approval_path)[1]) and isinstance(d, dict) and d.get("options") and d,
     )
     assert "broad filter" in detail["subject"]
     # Nothing cancelled while the person decides.

@@ -34,7 +34,7 @@ def campaign_status(sandbox, campaign_id: str) -> str:
 
 
 def cancel_task_retries(deployment) -> int:
-    status, task = deployment.api.call("GET", f"/api/v2/dags/{DAG_ID}/tasks/{CANCEL}")
+    status, task = deployment.call("GET", f"/api/v2/dags/{DAG_ID}/tasks/{CANCEL}")
     assert status == 200, task
     return task["retries"]
 
