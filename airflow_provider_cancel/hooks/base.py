@@ -572,22 +572,42 @@ class CampaignVendorHook(BaseHook):
             password_label=self.password_label,
             timeout_override=self.timeout,
         )
+        settings = self.resolve_settings(settings, host_given=isinstance(conn.host, str) and bool(conn.host.strip()))
         self.validate_settings(settings)
+        return settings
+
+    # What a vendor hook may override (each is called with the settings of one connection, and an
+    # error is a ConnectionConfigError naming ``self.conn_id``, raised before anything is sent).
+    def resolve_settings(self, settings: ConnectionSettings, *, host_given: bool) -> ConnectionSettings:
+        """
+        The settings with what the vendor derives from them, e.g. the base URL a ``region`` extra picks
+        when the connection has no host (``host_given`` is ``False``).
+        """
         return settings
 
     def validate_settings(self, settings: ConnectionSettings) -> None:
         """Check vendor-specific connection fields; raise :class:`ConnectionConfigError` with a clear message."""
 
+    def authorization(self, settings: ConnectionSettings) -> str:
+        """The ``Authorization`` header: ``Bearer <key>`` unless the vendor's scheme differs. Masked in logs."""
+        return f"Bearer {settings.api_key}"
+
     def vendor_headers(self, settings: ConnectionSettings) -> dict[str, str]:
         """Headers a vendor needs besides auth (for example Periskope's ``x-phone``)."""
         return {}
+
+    def _secrets_of(self, settings: ConnectionSettings) -> tuple[str, ...]:
+        # The key, and the Authorization header whole and without its scheme (Basic auth's base64
+        # does not contain the key as text).
+        authorization = self.authorization(settings)
+        return tuple(filter(None, (settings.api_key, authorization, authorization.partition(" ")[2])))
 
     @cached_property
     def settings(self) -> ConnectionSettings:
         conn = self.get_connection(self.conn_id)
         settings = self._settings_from(conn, conn.extra_dejson)
-        _mask(settings.api_key)
-        _mask(f"Bearer {settings.api_key}")
+        for secret in self._secrets_of(settings):
+            _mask(secret)
         return settings
 
     async def aget_settings(self) -> ConnectionSettings:
@@ -599,8 +619,8 @@ class CampaignVendorHook(BaseHook):
 
             conn = await get_async_connection(self.conn_id, hook=self)
             settings = self._settings_from(conn, await get_async_extra_dejson(conn))
-            await _amask(settings.api_key)
-            await _amask(f"Bearer {settings.api_key}")
+            for secret in self._secrets_of(settings):
+                await _amask(secret)
             self._async_settings = settings
         return self._async_settings
 
@@ -610,7 +630,7 @@ class CampaignVendorHook(BaseHook):
         cached = self._header_cache.get(client)
         if cached is None or cached[0] is not settings:
             base = {
-                "Authorization": f"Bearer {settings.api_key}",
+                "Authorization": self.authorization(settings),
                 "Accept": "application/json",
                 "User-Agent": f"airflow-provider-cancel/{__version__} ({client})",
                 **self.vendor_headers(settings),

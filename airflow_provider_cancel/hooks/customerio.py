@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_cancel.exceptions import (
@@ -44,16 +43,15 @@ class CustomerIoHook(CampaignVendorHook, vendor="customerio"):
     test_connection_path = "/v1/workspaces"
 
     # ----------------------------------------------------------------- connection: the region's host
-    def _settings_from(self, conn: Any, extras: Mapping[str, Any]) -> ConnectionSettings:
-        settings = super()._settings_from(conn, extras)
+    def resolve_settings(self, settings: ConnectionSettings, *, host_given: bool) -> ConnectionSettings:
         region_extra = settings.extras.get("region")
         region = region_extra.strip().lower() if isinstance(region_extra, str) and region_extra.strip() else "us"
-        if not (isinstance(conn.host, str) and conn.host.strip()):
+        if not host_given:
             return dataclasses.replace(settings, base_url=REGION_URLS[region])
         host_region = {url: name for name, url in REGION_URLS.items()}.get(settings.base_url)
         if host_region is not None and region_extra not in (None, "") and host_region != region:
             raise ConnectionConfigError(
-                f"Connection {conn.conn_id!r}: the Base URL {settings.base_url} is Customer.io's {host_region} "
+                f"Connection {self.conn_id!r}: the Base URL {settings.base_url} is Customer.io's {host_region} "
                 f"host but the region extra says {region!r}; a key of one region is refused by the other. "
                 "Empty the Base URL (the region picks the host) or make them agree."
             )

@@ -35,9 +35,11 @@ class KlaviyoHook(CampaignVendorHook, vendor="klaviyo"):
         except ValueError as exc:
             raise ConnectionConfigError(f"Connection {self.conn_id!r}: extra 'revision' {exc}") from None
 
+    def authorization(self, settings: ConnectionSettings) -> str:
+        return f"Klaviyo-API-Key {settings.api_key}"
+
     def vendor_headers(self, settings: ConnectionSettings) -> dict[str, str]:
         return {
-            "Authorization": f"Klaviyo-API-Key {settings.api_key}",
             "revision": revision(settings.extras.get("revision")),
             "Accept": JSON_API,
         }

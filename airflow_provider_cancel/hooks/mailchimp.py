@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Mapping
-from functools import cached_property
 from typing import Any
 
 from airflow_provider_cancel.exceptions import CampaignFinishedError, ConnectionConfigError, VendorAPIError
-from airflow_provider_cancel.hooks.base import CampaignVendorHook, ConnectionSettings, _amask, _mask
+from airflow_provider_cancel.hooks.base import CampaignVendorHook, ConnectionSettings
 from airflow_provider_cancel.status import CampaignState, CampaignStatus, CancelOutcome, CancelResult, map_raw_status
 from airflow_provider_cancel.targets import path_segment, require_id
 from airflow_provider_cancel.vendors.mailchimp import (
@@ -45,52 +43,24 @@ class MailchimpHook(CampaignVendorHook, vendor="mailchimp"):
     test_connection_path = "/ping"
 
     # ----------------------------------------------------------------- connection: data centre and auth
-    def _settings_from(self, conn: Any, extras: Mapping[str, Any]) -> ConnectionSettings:
-        settings = super()._settings_from(conn, extras)
+    def resolve_settings(self, settings: ConnectionSettings, *, host_given: bool) -> ConnectionSettings:
         try:
             base_url = resolve_base_url(settings.base_url, settings.api_key, settings.extras.get("data_center"))
         except ValueError as exc:
-            raise ConnectionConfigError(f"Connection {conn.conn_id!r}: {exc}.") from None
+            raise ConnectionConfigError(f"Connection {self.conn_id!r}: {exc}.") from None
         return dataclasses.replace(settings, base_url=base_url)
 
-    def _check_data_center(self, settings: ConnectionSettings) -> None:
+    def validate_settings(self, settings: ConnectionSettings) -> None:
         try:
             require_data_center(settings.base_url)
         except ValueError as exc:
             raise ConnectionConfigError(f"Connection {self.conn_id!r}: {exc}.") from None
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """:meth:`CampaignVendorHook.request`, refused before anything is sent while the data centre is unknown."""
-        self._check_data_center(self.settings)
-        return super().request(method, path, **kwargs)
-
-    async def arequest(self, method: str, path: str, **kwargs: Any) -> Any:
-        """:meth:`CampaignVendorHook.arequest`, refused before anything is sent while the data centre is unknown."""
-        self._check_data_center(await self.aget_settings())
-        return await super().arequest(method, path, **kwargs)
-
-    @staticmethod
-    def _authorization(settings: ConnectionSettings) -> str:
+    def authorization(self, settings: ConnectionSettings) -> str:
         """Basic ``anystring:<key>`` for an API key (it ends in ``-<dc>``), Bearer for an OAuth token."""
         if key_data_center(settings.api_key) is None:
             return f"Bearer {settings.api_key}"
         return "Basic " + base64.b64encode(f"anystring:{settings.api_key}".encode()).decode()
-
-    @cached_property
-    def settings(self) -> ConnectionSettings:
-        settings = super().settings
-        _mask(self._authorization(settings).partition(" ")[2])  # Basic's base64 does not contain the key as text
-        return settings
-
-    async def aget_settings(self) -> ConnectionSettings:
-        first = self._async_settings is None
-        settings = await super().aget_settings()
-        if first:
-            await _amask(self._authorization(settings).partition(" ")[2])
-        return settings
-
-    def vendor_headers(self, settings: ConnectionSettings) -> dict[str, str]:
-        return {"Authorization": self._authorization(settings)}
 
     def parse_error(self, body: Any, text: str) -> tuple[str | None, str]:
         # application/problem+json: {"type", "title", "status", "detail", "instance"}

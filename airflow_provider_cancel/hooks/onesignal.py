@@ -45,9 +45,9 @@ class OneSignalHook(CampaignVendorHook, vendor="onesignal"):
             f"5eb5a37e-b458-11e3-ac11-000c2940e62c (got {app_id!r:.100}); nothing was sent."
         )
 
-    def vendor_headers(self, settings: ConnectionSettings) -> dict[str, str]:
+    def authorization(self, settings: ConnectionSettings) -> str:
         scheme = str(settings.extras.get("scheme") or "key").strip().lower()
-        return {"Authorization": f"{AUTH_SCHEMES.get(scheme, 'Key')} {settings.api_key}"}
+        return f"{AUTH_SCHEMES.get(scheme, 'Key')} {settings.api_key}"
 
     def _app_id(self) -> str:
         # After aget_settings() (the trigger's path) the async settings are there: no sync lookup in the loop.

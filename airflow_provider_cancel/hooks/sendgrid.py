@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_cancel.exceptions import (
@@ -53,19 +52,18 @@ class SendGridHook(CampaignVendorHook, vendor="sendgrid"):
     test_connection_path = "/v3/scopes"
 
     # ----------------------------------------------------------------- connection
-    def _settings_from(self, conn: Any, extras: Mapping[str, Any]) -> ConnectionSettings:
-        settings = super()._settings_from(conn, extras)
+    def resolve_settings(self, settings: ConnectionSettings, *, host_given: bool) -> ConnectionSettings:
         try:
             wanted = region(settings.extras.get("region"))
             on_behalf_of(settings.extras.get("on_behalf_of"))
         except ValueError as exc:
-            raise ConnectionConfigError(f"Connection {conn.conn_id!r}: {exc}.") from None
-        if not (isinstance(conn.host, str) and conn.host.strip()):
+            raise ConnectionConfigError(f"Connection {self.conn_id!r}: {exc}.") from None
+        if not host_given:
             return dataclasses.replace(settings, base_url=REGION_URLS[wanted])
         host_region = region_of_host(settings.base_url)
         if host_region is not None and settings.extras.get("region") not in (None, "") and host_region != wanted:
             raise ConnectionConfigError(
-                f"Connection {conn.conn_id!r}: the Base URL {settings.base_url} is SendGrid's {host_region} host "
+                f"Connection {self.conn_id!r}: the Base URL {settings.base_url} is SendGrid's {host_region} host "
                 f"but the region extra says {wanted!r}. Empty the Base URL (the region picks the host) or make "
                 "them agree."
             )

@@ -73,7 +73,6 @@ def test_a_connection_that_cannot_work_fails_before_any_http(requests_mock, set_
 
 def test_the_basic_credential_is_masked(requests_mock, monkeypatch):
     masked = []
-    monkeypatch.setattr("airflow_provider_cancel.hooks.mailchimp._mask", masked.append)
     monkeypatch.setattr("airflow_provider_cancel.hooks.base._mask", masked.append)
     requests_mock.get(CAMPAIGN, json={"status": "sending"})
     MailchimpHook().get_status("c1")
