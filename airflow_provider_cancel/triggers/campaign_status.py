@@ -18,6 +18,9 @@ DEFAULT_TRIGGER_RETRY_LIMIT = 2
 #: While the observed status stays the same, its "next poll" line is repeated at most this often (s).
 #: A triggerer may run thousands of these waits; one unchanged line per poll each is mostly noise.
 UNCHANGED_STATUS_LOG_EVERY_S = 300.0
+#: The longest wait after a failed poll that a vendor's ``Retry-After`` can ask for (s): honoured so a
+#: rate-limited account is not polled again too soon, bounded so a bad header cannot park a wait for hours.
+MAX_RETRY_AFTER_WAIT_S = 900.0
 
 
 class CampaignStatusTrigger(BaseTrigger):
@@ -40,6 +43,8 @@ class CampaignStatusTrigger(BaseTrigger):
     :param poll_interval: Seconds between polls, after every non-final outcome. The trigger log shows
         each new status, and an unchanged one again every ``UNCHANGED_STATUS_LOG_EVERY_S`` (5 minutes).
     :param max_consecutive_failures: Transient errors in a row (5xx, 429, network) before giving up.
+        After one, the next poll waits ``poll_interval`` or the vendor's ``Retry-After``, whichever is
+        longer (at most ``MAX_RETRY_AFTER_WAIT_S``, 15 minutes).
     :param retry_limit: HTTP attempts per poll (the deferring task's ``retry_limit``).
     :param first_poll_delay: Seconds before the first poll. The deferring task has just polled, and
         a trigger that fires within seconds of deferring can lose its event to an Airflow race
@@ -142,8 +147,9 @@ class CampaignStatusTrigger(BaseTrigger):
                             "error", f"Gave up after {failures} failed polls in a row; last error: {exc}", error=exc
                         )
                         return
-                    self.log.warning("Poll %d failed (%s); retrying in %.0fs", failures, exc, self.poll_interval)
-                    await asyncio.sleep(self.poll_interval)
+                    wait = max(self.poll_interval, min(exc.retry_after or 0.0, MAX_RETRY_AFTER_WAIT_S))
+                    self.log.warning("Poll %d failed (%s); retrying in %.0fs", failures, exc, wait)
+                    await asyncio.sleep(wait)
                     continue
                 except Exception as exc:  # a bad connection or argument: polling again cannot fix it
                     yield self._event("error", f"Stopped waiting: {type(exc).__name__}: {exc}")

@@ -137,6 +137,14 @@ async def test_transient_errors_back_off_and_reset(script):
     assert len(sleeps) == 4  # every non-final outcome sleeps: no hot loop
 
 
+@pytest.mark.parametrize(("retry_after", "wait"), [(None, 10), (3.0, 10), (45.0, 45.0), (86400.0, 900.0)])
+async def test_a_failed_poll_waits_what_the_vendor_asked_within_bounds(script, retry_after, wait):
+    limited = VendorAPIError("arsel", 429, "Too many requests", retry_after=retry_after)
+    sleeps, _ = script(limited, st(CampaignState.CANCELLED))
+    assert (await first_event(make()))["status"] == "success"
+    assert sleeps == [wait]  # never sooner than poll_interval (10), never parked for hours
+
+
 async def test_consecutive_failure_cap_ends_with_error(script):
     drop = VendorAPIError("arsel", None, "ServerDisconnectedError")
     sleeps, calls = script(drop, drop, drop)
