@@ -596,6 +596,17 @@ class CampaignVendorHook(BaseHook):
         """Headers a vendor needs besides auth (for example Periskope's ``x-phone``)."""
         return {}
 
+    def retry_after_from(self, status: int, headers: Mapping[str, str]) -> str | None:
+        """
+        How long an error answer asks us to wait, as ``Retry-After`` text (seconds or an HTTP date).
+        Vendors that say it another way (SendGrid's ``X-RateLimit-Reset``) override this.
+        """
+        return headers.get("Retry-After")
+
+    def _retry_after(self, status: int, headers: Mapping[str, str]) -> str | None:
+        # Only an error answer's wait matters; a success skips the vendor's header reading.
+        return self.retry_after_from(status, headers) if status >= 400 else None
+
     def _secrets_of(self, settings: ConnectionSettings) -> tuple[str, ...]:
         # The key, and the Authorization header whole and without its scheme (Basic auth's base64
         # does not contain the key as text).
@@ -814,7 +825,12 @@ class CampaignVendorHook(BaseHook):
             )
             raise self._transport_error(exc, settings, method, path, never_sent) from None
         return self._decode(
-            method, path, response.status_code, response.text, response.headers.get("Retry-After"), started
+            method,
+            path,
+            response.status_code,
+            response.text,
+            self._retry_after(response.status_code, response.headers),
+            started,
         )
 
     def _transport_error(
@@ -925,7 +941,7 @@ class CampaignVendorHook(BaseHook):
                 ssl=settings.ssl_context,
             ) as response:
                 text = await response.text()
-                status, retry_after = response.status, response.headers.get("Retry-After")
+                status, retry_after = response.status, self._retry_after(response.status, response.headers)
         except (TimeoutError, aiohttp.ClientError) as exc:
             never_sent = isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
             raise self._transport_error(exc, settings, method, path, never_sent) from None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_cancel.exceptions import (
@@ -27,6 +28,7 @@ from airflow_provider_cancel.vendors.sendgrid import (
     on_behalf_of,
     region,
     region_of_host,
+    seconds_until_reset,
     send_at,
 )
 
@@ -44,7 +46,7 @@ class SendGridHook(CampaignVendorHook, vendor="sendgrid"):
     or ``https://api.eu.sendgrid.com``), API key (``SG....``, sent as ``Authorization: Bearer``) in
     *password*; extras ``region``, ``on_behalf_of`` (a subuser, sent as ``on-behalf-of``), ``timeout``,
     ``connect_timeout``. SendGrid's 429 carries ``X-RateLimit-Reset`` but no ``Retry-After``: the hook
-    backs off exponentially.
+    waits until that reset (at most ``retry_max_wait``), or backs off exponentially without it.
 
     :param sendgrid_conn_id: Airflow connection id (default ``sendgrid_default``).
     """
@@ -72,6 +74,14 @@ class SendGridHook(CampaignVendorHook, vendor="sendgrid"):
     def vendor_headers(self, settings: ConnectionSettings) -> dict[str, str]:
         subuser = on_behalf_of(settings.extras.get("on_behalf_of"))
         return {"on-behalf-of": subuser} if subuser else {}
+
+    def retry_after_from(self, status: int, headers: Mapping[str, str]) -> str | None:
+        """A 429's wait: ``Retry-After`` if sent, else until ``X-RateLimit-Reset`` (Unix time; SendGrid
+        documents no ``Retry-After``). Without either, the hook backs off exponentially."""
+        given = super().retry_after_from(status, headers)
+        if given is not None or status != 429:
+            return given
+        return seconds_until_reset(headers.get("X-RateLimit-Reset"), time.time())
 
     def parse_error(self, body: Any, text: str) -> tuple[str | None, str]:
         # {"errors": [{"message", "field", "help"}], "id"}

@@ -122,6 +122,18 @@ def send_at(value: Any) -> int | None:
     return seconds
 
 
+def seconds_until_reset(reset: str | None, now: float) -> str | None:
+    """
+    A 429's ``X-RateLimit-Reset`` (Unix seconds) as ``Retry-After`` text: the seconds left until the
+    limit resets, ``"0"`` when that time has passed; ``None`` when the header is missing or not a number.
+    """
+    try:
+        at = float(reset) if reset is not None else math.nan
+    except ValueError:
+        return None
+    return None if not math.isfinite(at) else f"{max(0.0, at - now):g}"
+
+
 def batch_state(hold: str | None, send_at_s: int | None, now: float) -> CampaignState:
     """
     A scheduled batch's state from its hold (``cancel``, ``pause`` or none) and, when known, its send time.

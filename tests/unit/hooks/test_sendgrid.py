@@ -107,16 +107,41 @@ def test_errors_join_every_message(requests_mock):
     assert err.value.message == "authorization required; second" and requests_mock.call_count == 1
 
 
-def test_429_backs_off_without_retry_after(requests_mock, no_sleep):
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"X-RateLimit-Reset": "{in_3s}"}, (2.0, 3.0)),  # until the reset: SendGrid sends no Retry-After
+        ({"X-RateLimit-Reset": "{in_3s}", "Retry-After": "1"}, (1.0, 1.0)),  # Retry-After wins when sent
+        ({"X-RateLimit-Reset": "1767225600"}, (0.0, 0.0)),  # a reset already passed: at once
+        ({"X-RateLimit-Reset": "soon"}, (0.0, 1.0)),  # unreadable: exponential backoff
+        ({}, (0.0, 1.0)),
+    ],
+)
+def test_a_429_waits_until_the_rate_limit_resets(requests_mock, no_sleep, headers, wait):
+    in_3s = str(int(time.time()) + 3)
+    headers = {name: value.format(in_3s=in_3s) for name, value in headers.items()}
     requests_mock.post(
         HOLDS,
         [
-            {"status_code": 429, "headers": {"X-RateLimit-Reset": "1767225600"}, "json": errors("too many requests")},
+            {"status_code": 429, "headers": headers, "json": errors("too many requests")},
             {"status_code": 201, "json": {"batch_id": "b1", "status": "cancel"}},
         ],
     )
     SendGridHook().cancel_scheduled_send("b1")
-    assert len(no_sleep) == 1 and no_sleep[0] <= 1  # exponential: X-RateLimit-Reset is not a wait
+    assert len(no_sleep) == 1 and wait[0] <= no_sleep[0] <= wait[1]
+
+
+def test_a_5xx_does_not_wait_for_the_rate_limit_reset(requests_mock, no_sleep):
+    in_30s = str(int(time.time()) + 30)
+    requests_mock.post(
+        HOLDS,
+        [
+            {"status_code": 503, "headers": {"X-RateLimit-Reset": in_30s}, "json": errors("unavailable")},
+            {"status_code": 201, "json": {"batch_id": "b1", "status": "cancel"}},
+        ],
+    )
+    SendGridHook().cancel_scheduled_send("b1")
+    assert len(no_sleep) == 1 and no_sleep[0] <= 1
 
 
 def test_unschedule_a_single_send(requests_mock):

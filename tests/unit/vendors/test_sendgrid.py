@@ -15,6 +15,7 @@ from airflow_provider_cancel.vendors.sendgrid import (
     batch_state,
     on_behalf_of,
     region,
+    seconds_until_reset,
     send_at,
 )
 from tests.unit.support.common import assert_reports_every_field, assert_round_trips
@@ -69,6 +70,14 @@ def test_send_at(raw, expected):
 def test_bad_send_at(bad):
     with pytest.raises(ValueError, match="Unix seconds|after 1970"):
         send_at(bad)
+
+
+@pytest.mark.parametrize(
+    ("reset", "expected"),
+    [("1000", "40"), ("960.5", "0.5"), ("900", "0"), (None, None), ("", None), ("soon", None), ("nan", None)],
+)
+def test_seconds_until_reset(reset, expected):
+    assert seconds_until_reset(reset, now=960.0) == expected
 
 
 def test_region_and_on_behalf_of():
