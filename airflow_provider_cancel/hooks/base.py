@@ -611,7 +611,7 @@ class CampaignVendorHook(BaseHook):
         # The key, and the Authorization header whole and without its scheme (Basic auth's base64
         # does not contain the key as text).
         authorization = self.authorization(settings)
-        return tuple(filter(None, (settings.api_key, authorization, authorization.partition(" ")[2])))
+        return tuple(dict.fromkeys(filter(None, (settings.api_key, authorization, authorization.partition(" ")[2]))))
 
     @cached_property
     def settings(self) -> ConnectionSettings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
@@ -189,6 +190,24 @@ def test_hook_backs_off_on_429(sb: SandboxServer, set_conn: Any, no_sleep: list[
     sb.admin("POST", "/sendgrid/faults", {"fail_next": 2, "status": 429})
     assert sg_hook(set_conn, sb).cancel_scheduled_send("b1").outcome.value == "cancelled"
     assert len(no_sleep) == 2
+
+
+def test_hook_waits_until_the_rate_limit_resets(sb: SandboxServer, set_conn: Any) -> None:
+    # The sandbox's own limiter: 2 requests a second, a 429 with X-RateLimit-Reset and no Retry-After.
+    sb.admin("POST", "/config", {"sendgrid": {"requests_per_second": 2}})
+    seed(sb, batches=[{"batch_id": f"b{i}"} for i in range(4)])
+    h = sg_hook(set_conn, sb)
+    sb.admin("DELETE", "/requests")
+    started = time.monotonic()
+    outcomes = [h.cancel_scheduled_send(f"b{i}").outcome.value for i in range(4)]
+    elapsed = time.monotonic() - started
+    assert outcomes == ["cancelled"] * 4
+    statuses = [r["status"] for r in sb.admin("GET", "/requests?vendor=sendgrid")["requests"]]
+    # Each 429 waited until the reset (the next second), so its one repeat got through: no retry storm,
+    # and no exponential backoff past the reset either.
+    assert statuses.count(429) >= 1 and statuses.count(201) == 4
+    assert all(after != 429 for before, after in itertools.pairwise(statuses) if before == 429), statuses
+    assert elapsed < 4.0, elapsed
 
 
 def test_hold_after_send_at_drop_and_what_the_provider_reads_then(sb: SandboxServer, set_conn: Any) -> None:
