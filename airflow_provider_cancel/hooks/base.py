@@ -757,6 +757,7 @@ class CampaignVendorHook(BaseHook):
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         attempts: int | None = None,
+        record: list[Attempt] | None = None,
     ) -> Any:
         """
         Send one API request (with retries) and return the decoded JSON body (``None`` for a 204 or 205).
@@ -764,13 +765,15 @@ class CampaignVendorHook(BaseHook):
         :param idempotent: Whether repeating the request is harmless; defaults to ``True`` for
             GET/PUT/DELETE and for requests that carry an ``Idempotency-Key`` header.
         :param attempts: Override ``retry_limit`` for this call.
+        :param record: A list that gets every failed attempt of this call, for a caller that must know
+            whether an earlier attempt may have acted although the last one succeeded (a lost answer).
         :raises VendorAPIError: on an HTTP error status or when the vendor cannot be reached; its
             ``attempts`` lists every attempt of this call, so a caller can tell whether an earlier
             one may have acted although the last answered an error.
         """
         method = method.upper()
         safe = self._is_idempotent(method, headers, idempotent)
-        seen: list[Attempt] = []
+        seen: list[Attempt] = [] if record is None else record
         # The first attempt runs outside tenacity (the happy path pays nothing for retries); a failure
         # that may be retried is replayed as tenacity's first attempt, so waits, logs and the attempt
         # count are exactly those of a plain tenacity loop.
@@ -887,11 +890,12 @@ class CampaignVendorHook(BaseHook):
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         attempts: int | None = None,
+        record: list[Attempt] | None = None,
     ) -> Any:
         """Async twin of :meth:`request` on the shared ``aiohttp`` session; same retries and errors."""
         method = method.upper()
         safe = self._is_idempotent(method, headers, idempotent)
-        seen: list[Attempt] = []
+        seen: list[Attempt] = [] if record is None else record
         # As in request(): the first attempt skips tenacity's async machinery; a retryable failure
         # is replayed as tenacity's first attempt.
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from airflow_provider_cancel.exceptions import VendorAPIError
+from airflow_provider_cancel.exceptions import Attempt, VendorAPIError
 from airflow_provider_cancel.hooks.base import CampaignVendorHook
 from airflow_provider_cancel.status import CampaignStatus, CancelOutcome, CancelResult
 from airflow_provider_cancel.timeutil import iso, utc_now
@@ -96,7 +96,10 @@ class SuprSendHook(CampaignVendorHook, vendor="suprsend"):
         """
         require_broad_opt_in(filters, allow_broad_match)
         cancelled_at = iso(utc_now())
-        body = self.request("POST", CANCEL_PATHS[filters.run_type], json=filters.body, idempotent=not filters.is_broad)
+        failed: list[Attempt] = []
+        body = self.request(
+            "POST", CANCEL_PATHS[filters.run_type], json=filters.body, idempotent=not filters.is_broad, record=failed
+        )
         raw_ids = body.get("execution_ids") if isinstance(body, dict) else body
         execution_ids = [str(e) for e in raw_ids if e] if isinstance(raw_ids, list) else []
         log = self.log.warning if filters.is_broad else self.log.info
@@ -108,12 +111,29 @@ class SuprSendHook(CampaignVendorHook, vendor="suprsend"):
             " [broad match]" if filters.is_broad else "",
             execution_ids[:50] or "none",
         )
+        outcome = CancelOutcome.CANCELLED if execution_ids else CancelOutcome.NOTHING_TO_CANCEL
+        # A repeat that matches nothing after an attempt that reached SuprSend without a usable answer:
+        # that attempt most likely cancelled the runs, and only the repeat's (empty) answer came back.
+        answer_lost = not execution_ids and any(attempt.reached_server for attempt in failed)
+        if answer_lost:
+            outcome = CancelOutcome.ALREADY_CANCELLED
+            execution_ids = [str(filters.body["execution_id"])] if filters.body.get("execution_id") else []
+            self.log.warning(
+                "SuprSend's answer to an earlier attempt was lost and the repeat matched no running run: that "
+                "attempt most likely cancelled them (reported as already_cancelled; %s).",
+                f"the settle check watches {execution_ids[0]}" if execution_ids else "their execution ids are unknown",
+            )
         return CancelResult(
             vendor=self.vendor,
             target={"run_type": filters.run_type, "filters": dict(filters.body)},
-            outcome=CancelOutcome.CANCELLED if execution_ids else CancelOutcome.NOTHING_TO_CANCEL,
+            outcome=outcome,
             vendor_status=None,
-            detail={"execution_ids": execution_ids, "cancelled_at": cancelled_at, "broad_match": filters.is_broad},
+            detail={
+                "execution_ids": execution_ids,
+                "cancelled_at": cancelled_at,
+                "broad_match": filters.is_broad,
+                "answer_lost": answer_lost,
+            },
         )
 
     # ------------------------------------------------------------------ messages and settle status

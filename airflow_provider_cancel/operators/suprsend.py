@@ -108,9 +108,11 @@ class _SuprSendCancelRunsOperator(BaseCancelOperator[SuprSendHook, SuprSendRuns]
         result = self.hook.cancel_runs(filters, allow_broad_match=True)  # the opt-in was checked in validate()
         if earlier is not None:
             result = self._resumed(earlier, result)
-        if result.outcome is CancelOutcome.CANCELLED:
+        if result.detail.get("execution_ids"):  # cancelled, or cancelled by an attempt whose answer was lost
             self._remember_cancel(context, result)
-        elif retry:  # an earlier try may have cancelled them: an empty answer proves nothing now
+        if result.outcome is not CancelOutcome.NOTHING_TO_CANCEL:
+            return result
+        if retry:  # an earlier try may have cancelled them: an empty answer proves nothing now
             self.log.warning(
                 "Nothing matched on a retry, and no earlier try of this task recorded a cancel%s; an earlier try "
                 "may still have cancelled these runs before it failed.",

@@ -125,10 +125,10 @@ REPEAT_AFTER_LOST_ANSWER = {
         result="already_stopped",
     ),
     "suprsend": Expect(
-        "The repeat matches no running run, so the result says `nothing_to_cancel` although the first attempt "
-        "cancelled the run (known limitation: the hook cannot see that an earlier attempt acted).",
+        "The repeat matches no running run; since the first attempt reached SuprSend and its answer was lost, "
+        "the result is `already_cancelled` (`answer_lost` in its detail) and the wait watches the run asked for.",
         requests=2,
-        result="nothing_to_cancel",
+        result="already_cancelled",
     ),
 }
 

@@ -69,6 +69,31 @@ def test_broadcast_cancel_200_empty_is_nothing_to_cancel(requests_mock):
 
 
 @pytest.mark.parametrize(
+    ("first", "target", "watched"),
+    [
+        ({"status_code": 500, "json": {"message": "oops"}}, {"execution_id": "dsl_1"}, ["dsl_1"]),
+        ({"exc": requests.exceptions.ReadTimeout}, {"execution_id": "dsl_1"}, ["dsl_1"]),
+        ({"exc": requests.exceptions.ReadTimeout}, {"idempotency_key": "launch-42"}, []),
+    ],
+)
+def test_a_repeat_that_matches_nothing_after_a_lost_answer_is_already_cancelled(
+    requests_mock, no_sleep, first, target, watched
+):
+    # The first attempt reached SuprSend (a 500 or no answer) and cancelled the run; the repeat finds nothing.
+    requests_mock.post(WF_CANCEL, [first, {"json": {"execution_ids": []}}])
+    result = SuprSendHook().cancel_workflow_runs(**target)
+    assert requests_mock.call_count == 2
+    assert result.outcome is CancelOutcome.ALREADY_CANCELLED and result.detail["answer_lost"] is True
+    assert result.detail["execution_ids"] == watched  # the settle check watches the run asked for, when named
+
+
+def test_a_repeat_after_an_attempt_that_never_reached_suprsend_says_nothing_to_cancel(requests_mock, no_sleep):
+    requests_mock.post(WF_CANCEL, [{"exc": requests.exceptions.ConnectTimeout}, {"json": {"execution_ids": []}}])
+    result = SuprSendHook().cancel_workflow_runs(execution_id="dsl_1")
+    assert result.outcome is CancelOutcome.NOTHING_TO_CANCEL and result.detail["answer_lost"] is False
+
+
+@pytest.mark.parametrize(
     ("body", "ids"),
     [
         ({"execution_ids": None}, []),

@@ -196,6 +196,16 @@ def test_fail_if_nothing_matched(requests_mock):
     assert default.execute(context())["outcome"] == "nothing_to_cancel"
 
 
+def test_a_lost_answer_then_nothing_matched_is_not_a_nothing_matched_failure(requests_mock, no_sleep):
+    # Try 1's first attempt cancelled the run but its answer was lost (500); the repeat matched nothing.
+    requests_mock.post(WF_CANCEL, [{"status_code": 500, "json": {"message": "oops"}}, {"json": {"execution_ids": []}}])
+    store = FakeTaskStateStore()
+    op = SuprSendCancelWorkflowOperator(task_id="t", execution_id="dsl_1", fail_if_nothing_matched=True, retries=2)
+    result = op.execute(try_context(1, store))
+    assert result["outcome"] == "already_cancelled" and result["detail"]["answer_lost"] is True
+    assert store.get("suprsend_cancel")["result"]["detail"]["execution_ids"] == ["dsl_1"]  # a retry waits on it too
+
+
 @pytest.mark.parametrize("value", ["false", "False", "0", "no", ""])
 def test_resend_broad_match_on_retry_parses_rendered_false(requests_mock, value):
     requests_mock.post(WF_CANCEL, json={"execution_ids": ["dsl_9"]})
