@@ -191,6 +191,17 @@ class Resend(Vendor):
         self.state["cancel_calls"].append(call)
         return call
 
+    def _cancel_call(
+        self, kind: str, req: Request, find: Callable[[str], dict[str, Any]]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A cancel's record and the object it names; an unknown id is recorded as ``not_found``, then raised."""
+        call = self._call(kind, req.params["id"])
+        try:
+            return call, find(req.params["id"])
+        except HTTPError as err:
+            call.update(status_code=err.status, result="not_found")
+            raise
+
     # ------------------------------------------------------------- API
     def list_broadcasts(self, req: Request) -> Response:
         rows = sorted(self.state["broadcasts"].values(), key=lambda b: -b["seq"])
@@ -201,12 +212,7 @@ class Resend(Vendor):
         return Response(200, self._render_broadcast(self._broadcast(req.params["id"])))
 
     def cancel_broadcast(self, req: Request) -> Response:
-        call = self._call("broadcast", req.params["id"])
-        try:
-            b = self._broadcast(req.params["id"])
-        except HTTPError as e:
-            call.update(status_code=e.status, result="not_found")
-            raise
+        call, b = self._cancel_call("broadcast", req, self._broadcast)
         previous = call["previous_status"] = b["status"]
         if previous == "scheduled":
             b.update(status="draft", scheduled_at=None)
@@ -240,12 +246,7 @@ class Resend(Vendor):
         return Response(200, self._render_email(self._email(req.params["id"])))
 
     def cancel_email(self, req: Request) -> Response:
-        call = self._call("email", req.params["id"])
-        try:
-            e = self._email(req.params["id"])
-        except HTTPError as err:
-            call.update(status_code=err.status, result="not_found")
-            raise
+        call, e = self._cancel_call("email", req, self._email)
         previous = call["previous_status"] = e["last_event"]
         if previous == "scheduled":
             e["last_event"] = "canceled"
